@@ -1,0 +1,45 @@
+# One front door for checks: `make test`, `make lint`, `make demo` (STYLE.md habit 10).
+# Each target creates or refreshes its own virtualenv in .venv from pyproject.toml.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed-stamp
+
+.PHONY: venv demo test test-fast lint format services bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tocsin needs Python 3.11 or newer, found " + sys.version.split()[0]'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(VENV)/bin/tocsin demo
+
+services:
+	@ops/ensure-services.sh
+
+test: venv services
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: venv
+	TOCSIN_SKIP_POSTGRES=1 TOCSIN_SKIP_REDIS=1 TOCSIN_SKIP_BROWSER=1 $(PY) -m pytest -q -m 'not e2e' $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: venv
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .tocsin .pytest_cache .mypy_cache .ruff_cache

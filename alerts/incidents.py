@@ -1,0 +1,80 @@
+"""The incident state machine over plain data (no database, time is an argument).
+
+States: triggered → acknowledged → resolved, plus snoozed. For a topic and new signals:
+1. No open incident → open one: severity is the worst signal's, kinds and peak from the signals.
+2. An open incident → update it: kinds grow, the peak rises, and severity can only get worse
+   (lower number) while it is open. Never a second incident for the topic.
+3. No new signal for `auto_resolve_minutes` → resolve.
+4. Acknowledging is allowed only from triggered (or snoozed); doing it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+TRIGGERED, ACKNOWLEDGED, RESOLVED, SNOOZED = "triggered", "acknowledged", "resolved", "snoozed"
+OPEN_STATES = (TRIGGERED, ACKNOWLEDGED, SNOOZED)
+
+
+@dataclass(frozen=True)
+class SignalFact:
+    kind: str
+    severity: int
+    observed: float
+    at: datetime
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    state: str
+    severity: int
+    kinds: tuple[str, ...]
+    peak: float
+    last_signal_at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # "open" | "update" | "none"
+    severity: int
+    kinds: tuple[str, ...]
+    peak: float
+    last_signal_at: datetime | None
+    worsened: bool = False
+
+
+def decide(current: IncidentFacts | None, signals: Sequence[SignalFact]) -> Decision:
+    """Steps 1 and 2: what new signals do to the topic's incident."""
+    if not signals:
+        if current is None:
+            return Decision("none", 4, (), 0.0, None)
+        return Decision("none", current.severity, current.kinds, current.peak, current.last_signal_at)
+    worst = min(s.severity for s in signals)
+    kinds = tuple(sorted({s.kind for s in signals}))
+    peak = max(s.observed for s in signals)
+    last = max(s.at for s in signals)
+    if current is None or current.state == RESOLVED:
+        return Decision("open", worst, kinds, peak, last)
+    severity = min(current.severity, worst)
+    return Decision(
+        "update",
+        severity,
+        tuple(sorted(set(current.kinds) | set(kinds))),
+        max(current.peak, peak),
+        max(current.last_signal_at, last),
+        worsened=severity < current.severity,
+    )
+
+
+def should_auto_resolve(current: IncidentFacts, now: datetime, quiet_minutes: float) -> bool:
+    """Step 3: quiet long enough since the last signal (0 disables auto-resolution)."""
+    if current.state == RESOLVED or quiet_minutes <= 0:
+        return False
+    return now - current.last_signal_at >= timedelta(minutes=quiet_minutes)
+
+
+def can_acknowledge(state: str) -> bool:
+    """Step 4."""
+    return state in (TRIGGERED, SNOOZED)

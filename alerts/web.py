@@ -1,0 +1,183 @@
+"""The web app (FastAPI): signed acknowledgement links, the briefing packet, a JSON API, a dashboard.
+
+- `GET /ack/{token}` shows the incident and one big button; it never changes anything, because
+  mail security scanners open links in e-mails. `POST /ack/{token}` acknowledges (single use).
+- `GET /incidents/{id}/packet?t=…` shows the packet to whoever holds the signed view link.
+- `/api/…` needs `Authorization: Bearer $TOCSIN_API_TOKEN`; without a token configured, only
+  loopback clients may call it. The dashboard `/` follows the same rule.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import text
+
+from alerts.channels.render import env
+from alerts.packets import build_packet, render_packet_html
+from alerts.service import AckResult, acknowledge, get_incident, list_incidents
+from alerts.tokens import TokenError, read_ack_token, read_view_token
+from worker.runtime import Runtime, get_runtime, utcnow
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                               "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _page(status: int = 200, **ctx: Any) -> HTMLResponse:
+    ctx.setdefault("lines", [])
+    return HTMLResponse(env().get_template("page.html").render(**ctx), status_code=status)
+
+
+def create_app(runtime_provider: Callable[[], Runtime] | None = None, *,
+               clock: Callable[[], datetime] | None = None) -> FastAPI:
+    rt_of = runtime_provider or get_runtime
+    now_of = clock or utcnow
+    app = FastAPI(title="tocsin", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    def authorize(request: Request) -> None:
+        expected = os.environ.get("TOCSIN_API_TOKEN")
+        if expected:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                raise HTTPException(401, "missing or wrong bearer token")
+        elif not request.client or request.client.host not in ("127.0.0.1", "::1", "testclient"):
+            raise HTTPException(403, "set TOCSIN_API_TOKEN to use the API from another host")
+
+    def claim(token: str) -> Any:
+        rt = rt_of()
+        try:
+            return read_ack_token(rt.settings.secret_key, token, now_of())
+        except TokenError as exc:
+            if exc.reason == "expired":
+                return _page(410, heading="This link has expired",
+                             lines=["Acknowledge from the dashboard, the API or `tocsin ack`."])
+            return _page(400, heading="This link is not valid",
+                         lines=["It may have been cut by your mail program. Open it from the e-mail again."])
+
+    @app.get("/ack/{token}", response_class=HTMLResponse)
+    def ack_form(token: str) -> HTMLResponse:
+        c = claim(token)
+        if isinstance(c, HTMLResponse):
+            return c
+        rt = rt_of()
+        with rt.sessions() as session:
+            inc = get_incident(session, c.incident_id)
+        if inc is None:
+            return _page(404, heading="Incident not found")
+        if inc["state"] != "triggered":
+            who = inc["acknowledged_by"] or "someone"
+            lines = [f"Already {inc['state']}" + (f" by {who} at {inc['acknowledged_at']}." if inc["acknowledged_at"] else ".")]
+            return _page(200, heading=inc["title"], severity=inc["severity"], lines=lines)
+        return _page(200, heading=inc["title"], severity=inc["severity"],
+                     lines=[*inc["explanations"][:3], f"Opened {inc['opened_at']}."],
+                     form_action=f"/ack/{token}", button="Acknowledge")
+
+    @app.post("/ack/{token}", response_class=HTMLResponse)
+    def ack_do(token: str) -> HTMLResponse:
+        c = claim(token)
+        if isinstance(c, HTMLResponse):
+            return c
+        rt, now = rt_of(), now_of()
+        with rt.sessions.begin() as session:
+            result = acknowledge(session, c.incident_id, by=c.recipient, via="link", now=now,
+                                 token_id=c.token_id)
+        with rt.sessions() as session:
+            inc = get_incident(session, c.incident_id) or {}
+        if result == AckResult.ACKNOWLEDGED:
+            return _page(200, heading="Acknowledged", severity=inc.get("severity"),
+                         lines=[f"Acknowledged by {c.recipient} at {now:%H:%M} UTC — escalation stopped.",
+                                inc.get("title", "")])
+        if result == AckResult.TOKEN_USED:
+            return _page(409, heading="This link was already used",
+                         lines=[f"Incident acknowledged by {inc.get('acknowledged_by')} at {inc.get('acknowledged_at')}."])
+        if result == AckResult.NOT_FOUND:
+            return _page(404, heading="Incident not found")
+        return _page(200, heading=f"Already {inc.get('state', 'handled')}",
+                     lines=[f"By {inc.get('acknowledged_by') or 'tocsin'} at {inc.get('acknowledged_at') or inc.get('resolved_at')}."])
+
+    @app.get("/incidents/{incident_id}/packet", response_class=HTMLResponse)
+    def packet(incident_id: int, t: str = "") -> HTMLResponse:
+        rt, now = rt_of(), now_of()
+        try:
+            allowed = read_view_token(rt.settings.secret_key, t, now)
+        except TokenError as exc:
+            return _page(410 if exc.reason == "expired" else 403, heading=f"Link {exc.reason}")
+        if allowed != incident_id:
+            return _page(403, heading="Link not valid for this incident")
+        with rt.sessions() as session:
+            try:
+                return HTMLResponse(render_packet_html(build_packet(session, incident_id, now)))
+            except LookupError:
+                return _page(404, heading="Incident not found")
+
+    @app.get("/api/incidents")
+    def api_list(request: Request, open_only: bool = False) -> JSONResponse:
+        authorize(request)
+        with rt_of().sessions() as session:
+            return JSONResponse(list_incidents(session, open_only=open_only))
+
+    @app.get("/api/incidents/{incident_id}")
+    def api_get(request: Request, incident_id: int) -> JSONResponse:
+        authorize(request)
+        with rt_of().sessions() as session:
+            inc = get_incident(session, incident_id)
+        if inc is None:
+            raise HTTPException(404, "no such incident")
+        return JSONResponse(inc)
+
+    @app.post("/api/incidents/{incident_id}/ack")
+    async def api_ack(request: Request, incident_id: int) -> JSONResponse:
+        authorize(request)
+        try:
+            data = await request.json()
+        except ValueError:
+            data = {}
+        by = str((data or {}).get("by") or "api")[:200]
+        rt = rt_of()
+        with rt.sessions.begin() as session:
+            result = acknowledge(session, incident_id, by=by, via="api", now=now_of())
+        status = 404 if result == AckResult.NOT_FOUND else 200
+        return JSONResponse({"result": str(result)}, status_code=status)
+
+    @app.get("/", response_class=HTMLResponse)
+    def dashboard(request: Request) -> HTMLResponse:
+        authorize(request)
+        with rt_of().sessions() as session:
+            rows = list_incidents(session, open_only=True)
+        return HTMLResponse(env().get_template("dashboard.html").render(incidents=rows))
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        try:
+            with rt_of().engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return JSONResponse({"ok": True, "db": True})
+        except Exception:
+            return JSONResponse({"ok": False, "db": False}, status_code=503)
+
+    return app
+
+
+def serve(runtime: Runtime, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(lambda: runtime), host=host, port=port, log_level="info",
+                proxy_headers=True)

@@ -1,0 +1,105 @@
+"""`tocsin replay` and `tocsin demo`: the whole pipeline on a simulated clock, as DESIGN.md specifies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+START = datetime(2026, 9, 7, tzinfo=UTC)  # a Monday
+
+
+def scenario(path: Path, *, bad_line: int | None = None) -> None:
+    """Two calm days (a few posts an hour) then a burst of angry posts from many authors."""
+    lines = []
+    t, i = START, 0
+    while t < START + timedelta(days=2):
+        for k in range(1 + i % 3):
+            lines.append(json.dumps({
+                "platform": "mastodon", "id": f"c{i}-{k}", "created_at": t.isoformat(),
+                "text": "Acme delivery arrived, nice packaging", "author": f"fan{(i + k) % 300}",
+                "topic": "acme",
+            }))
+        i += 1
+        t += timedelta(minutes=20)
+    burst = START + timedelta(days=2, hours=1)
+    for j in range(150):
+        lines.append(json.dumps({
+            "platform": "bluesky", "id": f"b{j}", "created_at": (burst + timedelta(seconds=8 * j)).isoformat(),
+            "text": "Acme leaked my data, this is a disgrace, I am furious #AcmeBreach",
+            "author": f"angry{j}", "author_followers": 300, "topic": "acme",
+        }))
+    if bad_line is not None:
+        lines.insert(bad_line - 1, '{"platform": "mastodon", "id": 1, "text": ')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def tocsin(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tocsin.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=300, check=False)
+
+
+def read_jsonl(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_replay_reports_bad_line_and_processes_the_rest(tmp_path: Path) -> None:
+    """A malformed line is reported with its number; the rest opens one incident that escalates."""
+    src = tmp_path / "mentions.jsonl"
+    scenario(src, bad_line=3)
+    out = tmp_path / "out"
+    proc = tocsin("replay", str(src), "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{src}:3: skipped:" in proc.stderr
+    assert "1 lines skipped" in proc.stdout
+
+    incidents = read_jsonl(out / "incidents.jsonl")
+    assert len(incidents) == 1
+    inc = incidents[0]
+    assert inc["topic"] == "acme"
+    assert inc["severity"] in ("SEV1", "SEV2", "SEV3", "SEV4")
+    assert set(inc) >= {"id", "topic", "opened_at", "acknowledged_at", "resolved_at", "severity",
+                        "kinds", "peak"}
+    opened = datetime.fromisoformat(str(inc["opened_at"]))
+    assert START + timedelta(days=2, hours=1) <= opened <= START + timedelta(days=2, hours=2)
+
+    notes = read_jsonl(out / "notifications.jsonl")
+    roles = {n["role"] for n in notes}
+    assert {"on-call", "leadership"} <= roles, notes
+    first_leader = min(datetime.fromisoformat(str(n["sent_at"])) for n in notes if n["role"] == "leadership")
+    first_oncall = min(datetime.fromisoformat(str(n["sent_at"])) for n in notes if n["role"] == "on-call")
+    assert first_leader - first_oncall >= timedelta(minutes=15)  # default policy: 15 min unacked
+    assert all(set(n) >= {"incident", "step", "recipient", "role", "channel", "sent_at"} for n in notes)
+
+    signals = read_jsonl(out / "signals.jsonl")
+    assert signals and all(s["topic"] == "acme" for s in signals)
+    assert (out / "packets" / str(inc["id"]) / "index.html").exists()
+
+
+def test_replay_of_calm_data_opens_nothing(tmp_path: Path) -> None:
+    """Calm days alone raise no incident and send nothing."""
+    src = tmp_path / "calm.jsonl"
+    scenario(src)
+    text = src.read_text(encoding="utf-8").splitlines()
+    src.write_text("\n".join(line for line in text if '"bluesky"' not in line) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    proc = tocsin("replay", str(src), "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert read_jsonl(out / "incidents.jsonl") == []
+    assert read_jsonl(out / "notifications.jsonl") == []
+
+
+def test_demo_tells_the_story_and_writes_the_packet(tmp_path: Path) -> None:
+    """`tocsin demo` prints a few readable lines with the packet's path, and the packet exists."""
+    proc = tocsin("demo", "--out", str(tmp_path / "demo"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Replayed 2,084 mentions of lumio")
+    assert any(line.startswith("Incident #1 SEV") for line in lines), proc.stdout
+    assert any("paged on-call" in line for line in lines)
+    packet_line = next(line for line in lines if "Briefing packet:" in line)
+    packet = Path(packet_line.split("Briefing packet:", 1)[1].strip())
+    assert packet.exists()
+    assert len(lines) <= 12

@@ -1,0 +1,255 @@
+"""The listening side's database steps, shared by the Celery tasks and the offline replay.
+
+- `sync_sources`: make the sources table match the topics' queries in tocsin.toml.
+- `claim_due_sources` / `record_poll_failure`: the durable polling schedule (a column per source).
+- `load_series` + `evaluate_topic`: bucket series → detectors → stored signals (new ids returned,
+  for the caller to hand to the alerts side by task name after commit).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from worker.config import Config
+from worker.ingest import bucket_start
+from worker.model import Bucket, Mention, Signal
+from worker.storage.models import BucketRow, MentionRow, SignalRow, Source
+
+HISTORY = timedelta(days=28)
+
+
+def sync_sources(session: Session, config: Config) -> list[int]:
+    """Insert a source row per (topic, platform, query) in the config; disable the rest."""
+    wanted = {
+        (t.name, platform, q)
+        for t in config.topics.values()
+        for platform, queries in t.queries.items()
+        for q in queries
+    }
+    existing = {(s.topic, s.platform, s.query): s for s in session.scalars(select(Source))}
+    for key, source in existing.items():
+        source.enabled = key in wanted
+    for topic, platform, query in sorted(wanted - existing.keys()):
+        session.add(Source(topic=topic, platform=platform, query=query, cursor={}, enabled=True))
+    session.flush()
+    return [s.id for s in session.scalars(select(Source).where(Source.enabled.is_(True)))]
+
+
+def claim_due_sources(
+    session: Session, config: Config, now: datetime, *, limit: int = 50
+) -> list[int]:
+    """Claim sources whose poll is due by pushing `next_poll_at` one interval ahead.
+
+    The conditional UPDATE is the claim: of two beat ticks racing, only the one whose UPDATE changed
+    the row enqueues the poll, so a source is never polled twice for the same slot.
+    """
+    due = session.scalars(
+        select(Source)
+        .where(
+            Source.enabled.is_(True),
+            or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now),
+        )
+        .limit(limit)
+    ).all()
+    claimed = []
+    for s in due:
+        interval = config.topic(s.topic).poll_seconds
+        result = session.execute(
+            update(Source)
+            .where(
+                Source.id == s.id,
+                or_(Source.next_poll_at.is_(None), Source.next_poll_at == s.next_poll_at),
+            )
+            .values(next_poll_at=now + timedelta(seconds=interval), last_polled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(s.id)
+    return claimed
+
+
+def record_poll_failure(
+    session: Session,
+    source_id: int,
+    now: datetime,
+    error: str,
+    *,
+    permanent: bool,
+    retry_after_s: float | None,
+    poll_seconds: int,
+) -> None:
+    """Mark a source unhealthy and push its next poll back (Retry-After, else exponential backoff)."""
+    source = session.get(Source, source_id)
+    if source is None:
+        return
+    source.consecutive_failures += 1
+    source.last_error = error[:2000]
+    # One transient failure is noise; a source is "down" (which silences its silence detector and
+    # shows in the weekly proof-of-watch) after three in a row, or at once for a permanent error.
+    source.healthy = not permanent and source.consecutive_failures < 3
+    if retry_after_s is not None:
+        delay = retry_after_s
+    else:
+        backoff = poll_seconds * 2 ** min(source.consecutive_failures, 5)
+        delay = min(backoff, 3600) * (0.9 + 0.2 * random.random())
+    if permanent:
+        delay = max(delay, 3600)
+    source.next_poll_at = now + timedelta(seconds=delay)
+
+
+def load_series(
+    session: Session, topic: str, now: datetime, bucket_seconds: int, history: timedelta = HISTORY
+) -> tuple[list[Bucket], dict[str, list[Bucket]]]:
+    """Completed buckets of the topic over `history`, gaps filled with zeros, summed and per platform."""
+    end = bucket_start(now, bucket_seconds)  # the bucket containing `now` is not complete yet
+    start = bucket_start(now - history, bucket_seconds)
+    # No need for weeks of zeros before a topic's first mention (a new topic, or a replay).
+    first = session.scalar(select(func.min(BucketRow.start)).where(BucketRow.topic == topic))
+    if first is None:
+        return [], {}
+    start = max(start, first)
+    n = int((end - start).total_seconds()) // bucket_seconds
+    rows = session.scalars(
+        select(BucketRow).where(
+            BucketRow.topic == topic, BucketRow.start >= start, BucketRow.start < end
+        )
+    ).all()
+    fields = ("count", "negative", "positive", "authors", "reach", "engagement", "crisis_terms")
+    total = [[0] * len(fields) for _ in range(n)]
+    per: dict[str, list[list[int]]] = {}
+    for r in rows:
+        i = int((r.start - start).total_seconds()) // bucket_seconds
+        if not 0 <= i < n:
+            continue
+        values = [getattr(r, f) for f in fields]
+        plat = per.get(r.platform)
+        if plat is None:
+            plat = per[r.platform] = [[0] * len(fields) for _ in range(n)]
+        for j, v in enumerate(values):
+            total[i][j] += v
+            plat[i][j] += v
+
+    def buckets(rows_: list[list[int]]) -> list[Bucket]:
+        return [
+            Bucket(start + timedelta(seconds=i * bucket_seconds), *row)
+            for i, row in enumerate(rows_)
+        ]
+
+    return buckets(total), {p: buckets(v) for p, v in per.items()}
+
+
+def recent_mentions(
+    session: Session, topic: str, since: datetime, until: datetime, limit: int = 2000
+) -> list[Mention]:
+    rows = session.scalars(
+        select(MentionRow)
+        .where(
+            MentionRow.topic == topic, MentionRow.created_at >= since, MentionRow.created_at < until
+        )
+        .order_by(MentionRow.created_at.desc())
+        .limit(limit)
+    ).all()
+    return [
+        Mention(
+            platform=r.platform,
+            id=r.external_id,
+            created_at=r.created_at,
+            text=r.text,
+            url=r.url,
+            author=r.author,
+            author_followers=r.author_followers,
+            lang=r.lang,
+            likes=r.likes,
+            reposts=r.reposts,
+            replies=r.replies,
+            topic=r.topic,
+            in_reply_to=r.in_reply_to,
+            extra={"label": r.label, "polarity": r.polarity, "dup_key": r.dup_key},
+        )
+        for r in rows
+    ]
+
+
+def source_health(session: Session, topic: str) -> dict[str, bool]:
+    """Per platform: is at least one of the topic's sources healthy?"""
+    health: dict[str, bool] = {}
+    for s in session.scalars(select(Source).where(Source.topic == topic, Source.enabled.is_(True))):
+        health[s.platform] = health.get(s.platform, False) or s.healthy
+    return health
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def store_signals(session: Session, signals: Sequence[Signal]) -> list[int]:
+    """Insert signals unless (topic, kind, at) is already stored; return the ids of the new ones."""
+    if not signals:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    ids = []
+    for s in signals:
+        stmt = (
+            insert(SignalRow)
+            .values(
+                topic=s.topic,
+                kind=s.kind,
+                at=s.at,
+                score=float(s.score),
+                severity=int(s.severity),
+                explanation=s.explanation,
+                evidence=_jsonable(asdict(s.evidence)),
+                top_mentions=list(s.top_mentions),
+            )
+            .on_conflict_do_nothing(index_elements=["topic", "kind", "at"])
+            .returning(SignalRow.id)
+        )
+        new_id = session.execute(stmt).scalar()
+        if new_id is not None:
+            ids.append(int(new_id))
+    return ids
+
+
+def evaluate_topic(session: Session, config: Config, topic: str, now: datetime) -> list[int]:
+    """Run the detectors over the topic's series at `now`; store and return new signal ids."""
+    from worker.detection import evaluate
+
+    bucket_seconds = config.bucket_minutes * 60
+    settings = config.topic(topic).detection_settings()
+    buckets, per_platform = load_series(session, topic, now, bucket_seconds)
+    if not buckets:
+        return []
+    window_end = buckets[-1].start + timedelta(seconds=bucket_seconds)
+    recent = recent_mentions(session, topic, window_end - timedelta(hours=1), window_end)
+    signals = evaluate(
+        topic,
+        buckets,
+        now,
+        settings,
+        per_platform=per_platform,
+        recent_mentions=recent,
+        source_health=source_health(session, topic) or None,
+    )
+    return store_signals(session, signals)
+
+
+def topics_with_data(session: Session, config: Config) -> list[str]:
+    """Every configured topic plus any topic that has mentions (imports may bring new ones)."""
+    names = set(config.topics)
+    names.update(t for (t,) in session.execute(select(BucketRow.topic).distinct()))
+    return sorted(names)
