@@ -20,8 +20,12 @@ def snapshot(policy: Policy) -> dict[str, Any]:
         "repeat_minutes": policy.repeat_minutes,
         "auto_resolve_minutes": policy.auto_resolve_minutes,
         "steps": [
-            {"after_minutes": s.after_minutes, "notify": list(s.notify),
-             "channels": list(s.channels), "role": s.role}
+            {
+                "after_minutes": s.after_minutes,
+                "notify": list(s.notify),
+                "channels": list(s.channels),
+                "role": s.role,
+            }
             for s in policy.steps
         ],
     }

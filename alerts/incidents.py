@@ -50,7 +50,9 @@ def decide(current: IncidentFacts | None, signals: Sequence[SignalFact]) -> Deci
     if not signals:
         if current is None:
             return Decision("none", 4, (), 0.0, None)
-        return Decision("none", current.severity, current.kinds, current.peak, current.last_signal_at)
+        return Decision(
+            "none", current.severity, current.kinds, current.peak, current.last_signal_at
+        )
     worst = min(s.severity for s in signals)
     kinds = tuple(sorted({s.kind for s in signals}))
     peak = max(s.observed for s in signals)

@@ -31,19 +31,31 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _message(n: Notification) -> OutgoingMessage:
-    return OutgoingMessage(n.id, n.incident_id, n.channel, n.recipient, n.role, n.address,
-                           n.subject, dict(n.body))
+    return OutgoingMessage(
+        n.id, n.incident_id, n.channel, n.recipient, n.role, n.address, n.subject, dict(n.body)
+    )
 
 
 def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[OutgoingMessage]:
     claimed = []
     with sessions.begin() as session:
-        q = (select(Notification)
-             .where(or_(and_(Notification.status == "pending",
-                             or_(Notification.next_attempt_at.is_(None),
-                                 Notification.next_attempt_at <= now)),
-                        and_(Notification.status == "sending", Notification.next_attempt_at <= now)))
-             .order_by(Notification.id).limit(limit))
+        q = (
+            select(Notification)
+            .where(
+                or_(
+                    and_(
+                        Notification.status == "pending",
+                        or_(
+                            Notification.next_attempt_at.is_(None),
+                            Notification.next_attempt_at <= now,
+                        ),
+                    ),
+                    and_(Notification.status == "sending", Notification.next_attempt_at <= now),
+                )
+            )
+            .order_by(Notification.id)
+            .limit(limit)
+        )
         if session.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         for n in session.scalars(q).all():
@@ -53,8 +65,11 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[O
                 continue
             won = session.execute(
                 update(Notification)
-                .where(Notification.id == n.id, Notification.status == n.status,
-                       Notification.attempts == n.attempts)
+                .where(
+                    Notification.id == n.id,
+                    Notification.status == n.status,
+                    Notification.attempts == n.attempts,
+                )
                 .values(status="sending", attempts=n.attempts + 1, next_attempt_at=now + LEASE)
                 .execution_options(synchronize_session=False)
             )
@@ -63,8 +78,13 @@ def _claim(sessions: sessionmaker[Session], now: datetime, limit: int) -> list[O
     return claimed
 
 
-def dispatch_due(sessions: sessionmaker[Session], channels: Mapping[str, ChannelAdapter],
-                 now: datetime, *, limit: int = 100) -> int:
+def dispatch_due(
+    sessions: sessionmaker[Session],
+    channels: Mapping[str, ChannelAdapter],
+    now: datetime,
+    *,
+    limit: int = 100,
+) -> int:
     """Deliver what is due; return how many notifications were delivered (here or by fallback)."""
     delivered = 0
     for msg in _claim(sessions, now, limit):
@@ -80,8 +100,11 @@ def dispatch_due(sessions: sessionmaker[Session], channels: Mapping[str, Channel
         with sessions.begin() as session:
             n = session.get(Notification, msg.notification_id)
             assert n is not None
-            session.add(DeliveryAttempt(notification_id=n.id, at=now, channel=msg.channel,
-                                        ok=error is None, error=error))
+            session.add(
+                DeliveryAttempt(
+                    notification_id=n.id, at=now, channel=msg.channel, ok=error is None, error=error
+                )
+            )
             if error is None:
                 n.status, n.sent_at, n.last_error = "sent", now, None
                 delivered += 1
@@ -95,11 +118,21 @@ def dispatch_due(sessions: sessionmaker[Session], channels: Mapping[str, Channel
                     try:
                         channels["console"].send(msg)
                     except Exception as exc:  # pragma: no cover - console writes a local file
-                        session.add(DeliveryAttempt(notification_id=n.id, at=now, channel="console",
-                                                    ok=False, error=str(exc)))
+                        session.add(
+                            DeliveryAttempt(
+                                notification_id=n.id,
+                                at=now,
+                                channel="console",
+                                ok=False,
+                                error=str(exc),
+                            )
+                        )
                     else:
-                        session.add(DeliveryAttempt(notification_id=n.id, at=now, channel="console",
-                                                    ok=True, error=None))
+                        session.add(
+                            DeliveryAttempt(
+                                notification_id=n.id, at=now, channel="console", ok=True, error=None
+                            )
+                        )
                         n.status, n.sent_at = "fallback", now
                         delivered += 1
     return delivered

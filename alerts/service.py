@@ -51,12 +51,20 @@ class AckResult(enum.StrEnum):
     ALREADY_ACKNOWLEDGED = "already_acknowledged"
     RESOLVED = "resolved"
     NOT_FOUND = "not_found"
-    TOKEN_USED = "token_used"
+    TOKEN_USED = "token_used"  # noqa: S105 - a result name, not a secret
 
 
-def _event(session: Session, incident_id: int, at: datetime, kind: str, actor: str | None = None,
-           **detail: Any) -> None:
-    session.add(IncidentEvent(incident_id=incident_id, at=at, kind=kind, actor=actor, detail=detail))
+def _event(
+    session: Session,
+    incident_id: int,
+    at: datetime,
+    kind: str,
+    actor: str | None = None,
+    **detail: Any,
+) -> None:
+    session.add(
+        IncidentEvent(incident_id=incident_id, at=at, kind=kind, actor=actor, detail=detail)
+    )
 
 
 def _facts(inc: Incident) -> IncidentFacts:
@@ -75,7 +83,9 @@ def _title(config: Config, topic: str, kinds: Sequence[str]) -> str:
     return f"{name}: " + ", ".join(k.replace("_", " ") for k in kinds)
 
 
-def observe(session: Session, config: Config, signal_ids: Sequence[int], now: datetime) -> list[int]:
+def observe(
+    session: Session, config: Config, signal_ids: Sequence[int], now: datetime
+) -> list[int]:
     """Open or update one incident per topic from stored signals; return the incident ids."""
     rows = session.scalars(select(SignalRow).where(SignalRow.id.in_(list(signal_ids)))).all()
     by_topic: dict[str, list[SignalRow]] = defaultdict(list)
@@ -83,29 +93,43 @@ def observe(session: Session, config: Config, signal_ids: Sequence[int], now: da
         by_topic[r.topic].append(r)
     touched = []
     for topic, sigs in sorted(by_topic.items()):
-        facts = [SignalFact(s.kind, s.severity, float(s.evidence.get("observed", s.score)), s.at)
-                 for s in sigs]
+        facts = [
+            SignalFact(s.kind, s.severity, float(s.evidence.get("observed", s.score)), s.at)
+            for s in sigs
+        ]
         current = _open_incident(session, topic)
         decision = decide(_facts(current) if current else None, facts)
         explanations = [s.explanation for s in sigs]
+        inc: Incident | None = None
         if decision.action == "open":
             inc = _try_open(session, config, topic, decision, explanations, now)
             if inc is None:  # another worker opened it first: update that one instead
                 current = _open_incident(session, topic)
                 assert current is not None
                 decision = decide(_facts(current), facts)
-            else:
-                current = None
         if decision.action == "update" and current is not None:
             inc = current
             worsened = decision.worsened
-            inc.severity, inc.kinds, inc.peak = decision.severity, list(decision.kinds), decision.peak
+            inc.severity, inc.kinds, inc.peak = (
+                decision.severity,
+                list(decision.kinds),
+                decision.peak,
+            )
             inc.last_signal_at = decision.last_signal_at or inc.last_signal_at
             inc.updated_at = now
             inc.title = _title(config, topic, decision.kinds)
             inc.summary = {**inc.summary, "explanations": explanations}
-            _event(session, inc.id, now, "severity_raised" if worsened else "updated",
-                   severity=decision.severity, kinds=list(decision.kinds), signals=[s.id for s in sigs])
+            _event(
+                session,
+                inc.id,
+                now,
+                "severity_raised" if worsened else "updated",
+                severity=decision.severity,
+                kinds=list(decision.kinds),
+                signals=[s.id for s in sigs],
+            )
+        if inc is None:
+            continue
         for s in sigs:
             s.incident_id = inc.id
         touched.append(inc.id)
@@ -113,15 +137,30 @@ def observe(session: Session, config: Config, signal_ids: Sequence[int], now: da
     return touched
 
 
-def _try_open(session: Session, config: Config, topic: str, decision: Any,
-              explanations: list[str], now: datetime) -> Incident | None:
+def _try_open(
+    session: Session,
+    config: Config,
+    topic: str,
+    decision: Any,
+    explanations: list[str],
+    now: datetime,
+) -> Incident | None:
     policy = config.policies.get(config.topic(topic).policy) or default_policy()
     snap = escalation.snapshot(policy)
     inc = Incident(
-        topic=topic, state=TRIGGERED, severity=decision.severity, kinds=list(decision.kinds),
-        title=_title(config, topic, decision.kinds), opened_at=now, updated_at=now,
-        last_signal_at=decision.last_signal_at or now, peak=decision.peak, policy=snap,
-        next_step=0, next_due_at=escalation.due_at(snap, 0, now), fence=0,
+        topic=topic,
+        state=TRIGGERED,
+        severity=decision.severity,
+        kinds=list(decision.kinds),
+        title=_title(config, topic, decision.kinds),
+        opened_at=now,
+        updated_at=now,
+        last_signal_at=decision.last_signal_at or now,
+        peak=decision.peak,
+        policy=snap,
+        next_step=0,
+        next_due_at=escalation.due_at(snap, 0, now),
+        fence=0,
         summary={"explanations": explanations},
     )
     try:
@@ -140,8 +179,15 @@ def _insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def _fire_step(session: Session, config: Config, inc: Incident, now: datetime, *,
-               base_url: str, secret_key: str) -> list[str]:
+def _fire_step(
+    session: Session,
+    config: Config,
+    inc: Incident,
+    now: datetime,
+    *,
+    base_url: str,
+    secret_key: str,
+) -> list[str]:
     """Write the notifications of the incident's next step; return who they are for."""
     index = inc.next_step
     snap = inc.policy
@@ -162,30 +208,55 @@ def _fire_step(session: Session, config: Config, inc: Incident, now: datetime, *
                 token = make_ack_token(secret_key, inc.id, person.id, now + ACK_LINK_TTL)
                 sev = f"SEV{inc.severity}"
                 verb = "acknowledge" if target.role == "on-call" else "briefing"
-                stmt = _insert(session)(Notification).values(
-                    incident_id=inc.id,
-                    idempotency_key=f"inc{inc.id}:step{index}:{person.id}:{channel.name}",
-                    step=index, fence=inc.fence, recipient=person.id, role=target.role,
-                    channel=channel.name, address=address,
-                    subject=f"[{sev}] {inc.title} — {verb}".replace("\r", " ").replace("\n", " "),
-                    body={
-                        "incident_id": inc.id, "topic": inc.topic, "title": inc.title,
-                        "severity": inc.severity, "kinds": list(inc.kinds), "step": index,
-                        "role": target.role, "recipient_name": person.name,
-                        "ack_url": f"{base_url}/ack/{token}",
-                        "packet_url": f"{base_url}/incidents/{inc.id}/packet?t={view}",
-                        "explanations": list(inc.summary.get("explanations", [])),
-                        "opened_at": inc.opened_at.isoformat(),
-                    },
-                    status="pending", attempts=0, created_at=now, next_attempt_at=now,
-                ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                stmt = (
+                    _insert(session)(Notification)
+                    .values(
+                        incident_id=inc.id,
+                        idempotency_key=f"inc{inc.id}:step{index}:{person.id}:{channel.name}",
+                        step=index,
+                        fence=inc.fence,
+                        recipient=person.id,
+                        role=target.role,
+                        channel=channel.name,
+                        address=address,
+                        subject=f"[{sev}] {inc.title} — {verb}".replace("\r", " ").replace(
+                            "\n", " "
+                        ),
+                        body={
+                            "incident_id": inc.id,
+                            "topic": inc.topic,
+                            "title": inc.title,
+                            "severity": inc.severity,
+                            "kinds": list(inc.kinds),
+                            "step": index,
+                            "role": target.role,
+                            "recipient_name": person.name,
+                            "ack_url": f"{base_url}/ack/{token}",
+                            "packet_url": f"{base_url}/incidents/{inc.id}/packet?t={view}",
+                            "explanations": list(inc.summary.get("explanations", [])),
+                            "opened_at": inc.opened_at.isoformat(),
+                        },
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                )
                 session.execute(stmt)
                 recipients.append(f"{person.id}:{channel.name}")
     return recipients
 
 
-def escalation_tick(sessions: sessionmaker[Session], config: Config, now: datetime, *,
-                    base_url: str, secret_key: str, limit: int = 50) -> int:
+def escalation_tick(
+    sessions: sessionmaker[Session],
+    config: Config,
+    now: datetime,
+    *,
+    base_url: str,
+    secret_key: str,
+    limit: int = 50,
+) -> int:
     """Fire one due step for each claimed incident. Returns how many steps fired.
 
     1. Select triggered incidents whose `next_due_at` has passed (SKIP LOCKED on PostgreSQL, so
@@ -195,17 +266,24 @@ def escalation_tick(sessions: sessionmaker[Session], config: Config, now: dateti
     """
     fired = 0
     with sessions.begin() as session:
-        q = (select(Incident)
-             .where(Incident.state == TRIGGERED, Incident.next_due_at.is_not(None),
-                    Incident.next_due_at <= now)
-             .order_by(Incident.next_due_at).limit(limit))
+        q = (
+            select(Incident)
+            .where(
+                Incident.state == TRIGGERED,
+                Incident.next_due_at.is_not(None),
+                Incident.next_due_at <= now,
+            )
+            .order_by(Incident.next_due_at)
+            .limit(limit)
+        )
         if session.get_bind().dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         for inc in session.scalars(q).all():
             claimed = session.execute(
                 update(Incident)
-                .where(Incident.id == inc.id, Incident.fence == inc.fence,
-                       Incident.state == TRIGGERED)
+                .where(
+                    Incident.id == inc.id, Incident.fence == inc.fence, Incident.state == TRIGGERED
+                )
                 .values(fence=inc.fence + 1)
                 .execution_options(synchronize_session=False)
             )
@@ -221,8 +299,15 @@ def escalation_tick(sessions: sessionmaker[Session], config: Config, now: dateti
     return fired
 
 
-def acknowledge(session: Session, incident_id: int, *, by: str, via: str, now: datetime,
-                token_id: str | None = None) -> AckResult:
+def acknowledge(
+    session: Session,
+    incident_id: int,
+    *,
+    by: str,
+    via: str,
+    now: datetime,
+    token_id: str | None = None,
+) -> AckResult:
     """Acknowledge once: stops the escalation and cancels pending pages. Twice changes nothing."""
     if token_id is not None and session.scalar(
         select(Acknowledgement.id).where(Acknowledgement.token_id == token_id)
@@ -236,8 +321,14 @@ def acknowledge(session: Session, incident_id: int, *, by: str, via: str, now: d
     changed = session.execute(
         update(Incident)
         .where(Incident.id == incident_id, Incident.state.in_([TRIGGERED, "snoozed"]))
-        .values(state=ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=by,
-                fence=Incident.fence + 1, next_due_at=None, updated_at=now)
+        .values(
+            state=ACKNOWLEDGED,
+            acknowledged_at=now,
+            acknowledged_by=by,
+            fence=Incident.fence + 1,
+            next_due_at=None,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
@@ -259,8 +350,13 @@ def resolve(session: Session, incident_id: int, *, by: str, now: datetime, reaso
     changed = session.execute(
         update(Incident)
         .where(Incident.id == incident_id, Incident.state.in_(OPEN_STATES))
-        .values(state=RESOLVED, resolved_at=now, fence=Incident.fence + 1, next_due_at=None,
-                updated_at=now)
+        .values(
+            state=RESOLVED,
+            resolved_at=now,
+            fence=Incident.fence + 1,
+            next_due_at=None,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount != 1:  # type: ignore[attr-defined]
@@ -282,8 +378,13 @@ def auto_resolve(sessions: sessionmaker[Session], config: Config, now: datetime)
         for inc in session.scalars(select(Incident).where(Incident.state.in_(OPEN_STATES))).all():
             quiet = float(inc.policy.get("auto_resolve_minutes", 120))
             if should_auto_resolve(_facts(inc), now, quiet):
-                count += resolve(session, inc.id, by="tocsin", now=now,
-                                 reason=f"no new signal for {quiet:g} minutes")
+                count += resolve(
+                    session,
+                    inc.id,
+                    by="tocsin",
+                    now=now,
+                    reason=f"no new signal for {quiet:g} minutes",
+                )
     return count
 
 
@@ -295,16 +396,24 @@ def audit(session: Session, now: datetime) -> list[str]:
         if inc.next_due_at is None and inc.next_step < len(inc.policy.get("steps", [])):
             problems.append(f"incident {inc.id}: triggered with steps left but no due time")
         elif inc.next_due_at is not None and now - inc.next_due_at > timedelta(minutes=5):
-            problems.append(f"incident {inc.id}: step {inc.next_step} overdue since "
-                            f"{inc.next_due_at.isoformat()} (is beat running?)")
+            problems.append(
+                f"incident {inc.id}: step {inc.next_step} overdue since "
+                f"{inc.next_due_at.isoformat()} (is beat running?)"
+            )
     return problems
 
 
 def _row(inc: Incident) -> dict[str, Any]:
     return {
-        "id": inc.id, "topic": inc.topic, "title": inc.title, "state": inc.state,
-        "severity": inc.severity, "kinds": list(inc.kinds), "peak": inc.peak,
-        "opened_at": inc.opened_at.isoformat(), "updated_at": inc.updated_at.isoformat(),
+        "id": inc.id,
+        "topic": inc.topic,
+        "title": inc.title,
+        "state": inc.state,
+        "severity": inc.severity,
+        "kinds": list(inc.kinds),
+        "peak": inc.peak,
+        "opened_at": inc.opened_at.isoformat(),
+        "updated_at": inc.updated_at.isoformat(),
         "acknowledged_at": inc.acknowledged_at.isoformat() if inc.acknowledged_at else None,
         "acknowledged_by": inc.acknowledged_by,
         "resolved_at": inc.resolved_at.isoformat() if inc.resolved_at else None,
@@ -313,7 +422,9 @@ def _row(inc: Incident) -> dict[str, Any]:
     }
 
 
-def list_incidents(session: Session, *, open_only: bool = False, limit: int = 50) -> list[dict[str, Any]]:
+def list_incidents(
+    session: Session, *, open_only: bool = False, limit: int = 50
+) -> list[dict[str, Any]]:
     q = select(Incident).order_by(Incident.opened_at.desc()).limit(limit)
     if open_only:
         q = q.where(Incident.state != RESOLVED)
@@ -327,23 +438,53 @@ def get_incident(session: Session, incident_id: int) -> dict[str, Any] | None:
     data = _row(inc)
     data["timeline"] = [
         {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "detail": e.detail}
-        for e in session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
-                                 .order_by(IncidentEvent.at, IncidentEvent.id))
+        for e in session.scalars(
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == incident_id)
+            .order_by(IncidentEvent.at, IncidentEvent.id)
+        )
     ]
     data["signals"] = [
-        {"id": s.id, "kind": s.kind, "at": s.at.isoformat(), "severity": s.severity,
-         "explanation": s.explanation, "top_mentions": s.top_mentions, "evidence": s.evidence}
-        for s in session.scalars(select(SignalRow).where(SignalRow.incident_id == incident_id)
-                                 .order_by(SignalRow.at))
+        {
+            "id": s.id,
+            "kind": s.kind,
+            "at": s.at.isoformat(),
+            "severity": s.severity,
+            "explanation": s.explanation,
+            "top_mentions": s.top_mentions,
+            "evidence": s.evidence,
+        }
+        for s in session.scalars(
+            select(SignalRow).where(SignalRow.incident_id == incident_id).order_by(SignalRow.at)
+        )
     ]
     data["notifications"] = [
-        {"id": n.id, "step": n.step, "recipient": n.recipient, "role": n.role, "channel": n.channel,
-         "status": n.status, "sent_at": n.sent_at.isoformat() if n.sent_at else None}
-        for n in session.scalars(select(Notification).where(Notification.incident_id == incident_id)
-                                 .order_by(Notification.id))
+        {
+            "id": n.id,
+            "step": n.step,
+            "recipient": n.recipient,
+            "role": n.role,
+            "channel": n.channel,
+            "status": n.status,
+            "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+        }
+        for n in session.scalars(
+            select(Notification)
+            .where(Notification.incident_id == incident_id)
+            .order_by(Notification.id)
+        )
     ]
     return data
 
 
-__all__ = ["AckResult", "acknowledge", "audit", "auto_resolve", "escalation_tick", "get_incident",
-           "list_incidents", "observe", "resolve"]
+__all__ = [
+    "AckResult",
+    "acknowledge",
+    "audit",
+    "auto_resolve",
+    "escalation_tick",
+    "get_incident",
+    "list_incidents",
+    "observe",
+    "resolve",
+]

@@ -27,11 +27,17 @@ def observe(signal_ids: list[int], now_iso: str | None = None) -> list[int]:
 
 @app.task(name="alerts.escalation.tick")
 def escalation_tick() -> int:
-    from alerts.service import auto_resolve, escalation_tick as tick
+    from alerts.service import auto_resolve
+    from alerts.service import escalation_tick as tick
 
     rt, now = get_runtime(), utcnow()
-    fired = tick(rt.sessions, rt.config, now, base_url=rt.settings.base_url,
-                 secret_key=rt.settings.secret_key)
+    fired = tick(
+        rt.sessions,
+        rt.config,
+        now,
+        base_url=rt.settings.base_url,
+        secret_key=rt.settings.secret_key,
+    )
     resolved = auto_resolve(rt.sessions, rt.config, now)
     if fired or resolved:
         log.info("escalation tick fired=%d resolved=%d", fired, resolved)

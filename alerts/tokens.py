@@ -32,10 +32,15 @@ class AckClaim:
     expires_at: datetime
 
 
-def make_ack_token(secret: str, incident_id: int, recipient: str, expires_at: datetime,
-                   token_id: str | None = None) -> str:
-    payload = {"i": incident_id, "r": recipient, "j": token_id or secrets.token_urlsafe(12),
-               "e": int(expires_at.timestamp())}
+def make_ack_token(
+    secret: str, incident_id: int, recipient: str, expires_at: datetime, token_id: str | None = None
+) -> str:
+    payload = {
+        "i": incident_id,
+        "r": recipient,
+        "j": token_id or secrets.token_urlsafe(12),
+        "e": int(expires_at.timestamp()),
+    }
     return URLSafeSerializer(secret, salt=ACK_SALT).dumps(payload)
 
 
@@ -54,14 +59,23 @@ def _load(secret: str, salt: str, token: str, now: datetime) -> dict[str, object
 def read_ack_token(secret: str, token: str, now: datetime) -> AckClaim:
     data = _load(secret, ACK_SALT, token, now)
     try:
-        return AckClaim(int(data["i"]), str(data["r"]), str(data["j"]),  # type: ignore[call-overload]
-                        datetime.fromtimestamp(int(data["e"]), UTC))  # type: ignore[call-overload]
+        incident_id, expires = data["i"], data["e"]
+        if not isinstance(incident_id, int) or not isinstance(expires, int | float):
+            raise TokenError("invalid")
+        return AckClaim(
+            incident_id,
+            str(data["r"]),
+            str(data["j"]),
+            datetime.fromtimestamp(int(expires), UTC),
+        )
     except (KeyError, TypeError, ValueError):
         raise TokenError("invalid") from None
 
 
 def make_view_token(secret: str, incident_id: int, expires_at: datetime) -> str:
-    return URLSafeSerializer(secret, salt=VIEW_SALT).dumps({"i": incident_id, "e": int(expires_at.timestamp())})
+    return URLSafeSerializer(secret, salt=VIEW_SALT).dumps(
+        {"i": incident_id, "e": int(expires_at.timestamp())}
+    )
 
 
 def read_view_token(secret: str, token: str, now: datetime) -> int:

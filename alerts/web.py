@@ -27,7 +27,7 @@ from worker.runtime import Runtime, get_runtime, utcnow
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                               "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+    "img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -39,8 +39,11 @@ def _page(status: int = 200, **ctx: Any) -> HTMLResponse:
     return HTMLResponse(env().get_template("page.html").render(**ctx), status_code=status)
 
 
-def create_app(runtime_provider: Callable[[], Runtime] | None = None, *,
-               clock: Callable[[], datetime] | None = None) -> FastAPI:
+def create_app(
+    runtime_provider: Callable[[], Runtime] | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
     rt_of = runtime_provider or get_runtime
     now_of = clock or utcnow
     app = FastAPI(title="tocsin", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
@@ -67,10 +70,16 @@ def create_app(runtime_provider: Callable[[], Runtime] | None = None, *,
             return read_ack_token(rt.settings.secret_key, token, now_of())
         except TokenError as exc:
             if exc.reason == "expired":
-                return _page(410, heading="This link has expired",
-                             lines=["Acknowledge from the dashboard, the API or `tocsin ack`."])
-            return _page(400, heading="This link is not valid",
-                         lines=["It may have been cut by your mail program. Open it from the e-mail again."])
+                return _page(
+                    410,
+                    heading="This link has expired",
+                    lines=["Acknowledge from the dashboard, the API or `tocsin ack`."],
+                )
+            return _page(
+                400,
+                heading="This link is not valid",
+                lines=["It may have been cut by your mail program. Open it from the e-mail again."],
+            )
 
     @app.get("/ack/{token}", response_class=HTMLResponse)
     def ack_form(token: str) -> HTMLResponse:
@@ -84,11 +93,19 @@ def create_app(runtime_provider: Callable[[], Runtime] | None = None, *,
             return _page(404, heading="Incident not found")
         if inc["state"] != "triggered":
             who = inc["acknowledged_by"] or "someone"
-            lines = [f"Already {inc['state']}" + (f" by {who} at {inc['acknowledged_at']}." if inc["acknowledged_at"] else ".")]
+            lines = [
+                f"Already {inc['state']}"
+                + (f" by {who} at {inc['acknowledged_at']}." if inc["acknowledged_at"] else ".")
+            ]
             return _page(200, heading=inc["title"], severity=inc["severity"], lines=lines)
-        return _page(200, heading=inc["title"], severity=inc["severity"],
-                     lines=[*inc["explanations"][:3], f"Opened {inc['opened_at']}."],
-                     form_action=f"/ack/{token}", button="Acknowledge")
+        return _page(
+            200,
+            heading=inc["title"],
+            severity=inc["severity"],
+            lines=[*inc["explanations"][:3], f"Opened {inc['opened_at']}."],
+            form_action=f"/ack/{token}",
+            button="Acknowledge",
+        )
 
     @app.post("/ack/{token}", response_class=HTMLResponse)
     def ack_do(token: str) -> HTMLResponse:
@@ -97,21 +114,38 @@ def create_app(runtime_provider: Callable[[], Runtime] | None = None, *,
             return c
         rt, now = rt_of(), now_of()
         with rt.sessions.begin() as session:
-            result = acknowledge(session, c.incident_id, by=c.recipient, via="link", now=now,
-                                 token_id=c.token_id)
+            result = acknowledge(
+                session, c.incident_id, by=c.recipient, via="link", now=now, token_id=c.token_id
+            )
         with rt.sessions() as session:
             inc = get_incident(session, c.incident_id) or {}
         if result == AckResult.ACKNOWLEDGED:
-            return _page(200, heading="Acknowledged", severity=inc.get("severity"),
-                         lines=[f"Acknowledged by {c.recipient} at {now:%H:%M} UTC — escalation stopped.",
-                                inc.get("title", "")])
+            return _page(
+                200,
+                heading="Acknowledged",
+                severity=inc.get("severity"),
+                lines=[
+                    f"Acknowledged by {c.recipient} at {now:%H:%M} UTC — escalation stopped.",
+                    inc.get("title", ""),
+                ],
+            )
         if result == AckResult.TOKEN_USED:
-            return _page(409, heading="This link was already used",
-                         lines=[f"Incident acknowledged by {inc.get('acknowledged_by')} at {inc.get('acknowledged_at')}."])
+            return _page(
+                409,
+                heading="This link was already used",
+                lines=[
+                    f"Incident acknowledged by {inc.get('acknowledged_by')} at {inc.get('acknowledged_at')}."
+                ],
+            )
         if result == AckResult.NOT_FOUND:
             return _page(404, heading="Incident not found")
-        return _page(200, heading=f"Already {inc.get('state', 'handled')}",
-                     lines=[f"By {inc.get('acknowledged_by') or 'tocsin'} at {inc.get('acknowledged_at') or inc.get('resolved_at')}."])
+        return _page(
+            200,
+            heading=f"Already {inc.get('state', 'handled')}",
+            lines=[
+                f"By {inc.get('acknowledged_by') or 'tocsin'} at {inc.get('acknowledged_at') or inc.get('resolved_at')}."
+            ],
+        )
 
     @app.get("/incidents/{incident_id}/packet", response_class=HTMLResponse)
     def packet(incident_id: int, t: str = "") -> HTMLResponse:
@@ -179,5 +213,6 @@ def create_app(runtime_provider: Callable[[], Runtime] | None = None, *,
 def serve(runtime: Runtime, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(lambda: runtime), host=host, port=port, log_level="info",
-                proxy_headers=True)
+    uvicorn.run(
+        create_app(lambda: runtime), host=host, port=port, log_level="info", proxy_headers=True
+    )

@@ -93,7 +93,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_web(args: argparse.Namespace) -> int:
     from alerts.web import serve
-
     from worker.runtime import get_runtime
 
     rt = get_runtime()

@@ -34,9 +34,8 @@ def _columns(spec: str | None) -> dict[str, str] | None:
 
 
 def import_file(path: Path, *, topic: str | None, columns: str | None) -> int:
-    from worker.sources.jsonl import read_mentions_file
-
     from worker.ingest import ingest_page
+    from worker.sources.jsonl import read_mentions_file
 
     rt = get_runtime()
     ensure_database(rt)

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from alerts.channels.base import OutgoingMessage
 from sqlalchemy import select
 
+from alerts.channels.base import OutgoingMessage
 from worker.config import Config, default_config
 from worker.ingest import bucket_start, ingest_page
 from worker.model import Mention
@@ -98,10 +98,11 @@ def replay(
     progress: bool | None = None,
     on_tick: Callable[[datetime], None] | None = None,
 ) -> ReplayResult:
+    from tqdm import tqdm
+
     from alerts.outbox import dispatch_due
     from alerts.packets import build_packet, write_packet
     from alerts.service import auto_resolve, escalation_tick, observe
-    from tqdm import tqdm
     from worker.sources.jsonl import read_mentions_file
 
     # 1. Read, reporting bad lines without stopping.
@@ -143,7 +144,8 @@ def replay(
     crisis = {t: config.topic(t).detection_settings().all_crisis_terms for t in topics}
 
     # 3. The simulated clock.
-    ticks = list(_ticks(result.first, result.last + tail, step))  # type: ignore[operator]
+    first, last = mentions[0].created_at, mentions[-1].created_at
+    ticks = list(_ticks(first, last + tail, step))
     i = 0
     try:
         for now in tqdm(

@@ -50,8 +50,10 @@ def run(*, web: bool = True, concurrency: int = 2) -> int:
     rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     children: list[subprocess.Popen[bytes]] = [subprocess.Popen(_worker_argv(concurrency), env=env)]
+    names = {children[0].pid: "worker"}
     if web:
         children.append(subprocess.Popen([sys.executable, "-m", "tocsin.cli", "web"], env=env))
+        names[children[-1].pid] = "web"
     where = f", web on {rt.settings.base_url}" if web else ""
     print(
         f"tocsin running: {len(rt.config.topics)} topics, broker {rt.settings.broker_url.split(':')[0]}"
@@ -73,8 +75,7 @@ def run(*, web: bool = True, concurrency: int = 2) -> int:
             for child in children:
                 if child.poll() is not None:
                     print(
-                        f"tocsin: {child.args[3] if len(child.args) > 3 else child.args} exited "
-                        f"with {child.returncode}; stopping",
+                        f"tocsin: {names[child.pid]} exited with {child.returncode}; stopping",
                         file=sys.stderr,
                     )
                     stopping, code = True, 1

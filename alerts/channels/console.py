@@ -27,5 +27,8 @@ class ConsoleChannel:
             raise TransportError(f"console: cannot write {self.outbox_dir}: {exc}") from exc
         stream = self.stream or sys.stdout
         link = message.body.get("ack_url", "")
-        print(f"[tocsin] PAGE {message.role} {message.recipient}: {message.subject} — ack: {link}",
-              file=stream, flush=True)
+        print(
+            f"[tocsin] PAGE {message.role} {message.recipient}: {message.subject} — ack: {link}",
+            file=stream,
+            flush=True,
+        )

@@ -12,8 +12,10 @@ from alerts.channels.base import OutgoingMessage
 @lru_cache(maxsize=1)
 def env() -> Environment:
     # Autoescape is on for every template: mention text quoted in an explanation is hostile input.
-    return Environment(loader=PackageLoader("alerts", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True))
+    return Environment(
+        loader=PackageLoader("alerts", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
 
 
 def safe_header(value: str) -> str:
@@ -34,8 +36,11 @@ def render_text(message: OutgoingMessage) -> str:
     if message.role == "on-call":
         lines += ["Acknowledge (stops the escalation):", str(b.get("ack_url", "")), ""]
     else:
-        lines += ["Nobody has acknowledged this yet, or it is severe. Acknowledge:",
-                  str(b.get("ack_url", "")), ""]
+        lines += [
+            "Nobody has acknowledged this yet, or it is severe. Acknowledge:",
+            str(b.get("ack_url", "")),
+            "",
+        ]
     lines += ["Briefing packet:", str(b.get("packet_url", "")), "", "— tocsin"]
     return "\n".join(lines)
 

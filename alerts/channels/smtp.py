@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
@@ -23,8 +22,12 @@ class SMTPChannel:
         self.sender = str(options["from"])
         self.starttls = bool(options.get("starttls", False))
         self.use_ssl = bool(options.get("ssl", False))
-        self.username = os.environ.get(str(options["username_env"])) if options.get("username_env") else None
-        self.password = os.environ.get(str(options["password_env"])) if options.get("password_env") else None
+        self.username = (
+            os.environ.get(str(options["username_env"])) if options.get("username_env") else None
+        )
+        self.password = (
+            os.environ.get(str(options["password_env"])) if options.get("password_env") else None
+        )
         self.timeout = timeout
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
@@ -51,14 +54,21 @@ class SMTPChannel:
                     smtp.login(self.username, self.password)
                 smtp.send_message(email)
         except smtplib.SMTPAuthenticationError as exc:
-            raise TransportError(f"smtp {self.host}: authentication refused ({exc.smtp_code})",
-                                 permanent=True) from exc
+            raise TransportError(
+                f"smtp {self.host}: authentication refused ({exc.smtp_code})", permanent=True
+            ) from exc
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [c for c, _ in exc.recipients.values()]
-            raise TransportError(f"smtp {self.host}: recipient refused {codes}",
-                                 permanent=all(c >= 500 for c in codes)) from exc
+            raise TransportError(
+                f"smtp {self.host}: recipient refused {codes}",
+                permanent=all(c >= 500 for c in codes),
+            ) from exc
         except smtplib.SMTPResponseException as exc:
-            raise TransportError(f"smtp {self.host}: {exc.smtp_code} {exc.smtp_error!r}",
-                                 permanent=exc.smtp_code >= 500) from exc
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
-            raise TransportError(f"smtp {self.host}:{self.port}: {exc.__class__.__name__}: {exc}") from exc
+            raise TransportError(
+                f"smtp {self.host}: {exc.smtp_code} {exc.smtp_error!r}",
+                permanent=exc.smtp_code >= 500,
+            ) from exc
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            raise TransportError(
+                f"smtp {self.host}:{self.port}: {exc.__class__.__name__}: {exc}"
+            ) from exc

@@ -11,16 +11,26 @@ from alerts.channels.base import OutgoingMessage, TransportError
 
 
 class WebhookChannel:
-    def __init__(self, name: str, options: Mapping[str, Any], *,
-                 transport: httpx.BaseTransport | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.name = name
         self.url = str(options["url"])
         self.transport = transport
         self.timeout = timeout
 
     def send(self, message: OutgoingMessage) -> None:
-        payload = {"subject": message.subject, "recipient": message.recipient, "role": message.role,
-                   **message.body}
+        payload = {
+            "subject": message.subject,
+            "recipient": message.recipient,
+            "role": message.role,
+            **message.body,
+        }
         try:
             with httpx.Client(transport=self.transport, timeout=self.timeout) as client:
                 r = client.post(self.url, json=payload)

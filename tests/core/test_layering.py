@@ -21,8 +21,9 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize(("package", "forbidden"), [("worker", ("alerts", "tocsin")),
-                                                     ("alerts", ("tocsin",))])
+@pytest.mark.parametrize(
+    ("package", "forbidden"), [("worker", ("alerts", "tocsin")), ("alerts", ("tocsin",))]
+)
 def test_package_does_not_import_forbidden_layers(package: str, forbidden: tuple[str, ...]) -> None:
     """No module of `package` imports the layers above it (even lazily, inside a function)."""
     offenders = []

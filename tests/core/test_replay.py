@@ -17,28 +17,49 @@ def scenario(path: Path, *, bad_line: int | None = None) -> None:
     t, i = START, 0
     while t < START + timedelta(days=2):
         for k in range(1 + i % 3):
-            lines.append(json.dumps({
-                "platform": "mastodon", "id": f"c{i}-{k}", "created_at": t.isoformat(),
-                "text": "Acme delivery arrived, nice packaging", "author": f"fan{(i + k) % 300}",
-                "topic": "acme",
-            }))
+            lines.append(
+                json.dumps(
+                    {
+                        "platform": "mastodon",
+                        "id": f"c{i}-{k}",
+                        "created_at": t.isoformat(),
+                        "text": "Acme delivery arrived, nice packaging",
+                        "author": f"fan{(i + k) % 300}",
+                        "topic": "acme",
+                    }
+                )
+            )
         i += 1
         t += timedelta(minutes=20)
     burst = START + timedelta(days=2, hours=1)
     for j in range(150):
-        lines.append(json.dumps({
-            "platform": "bluesky", "id": f"b{j}", "created_at": (burst + timedelta(seconds=8 * j)).isoformat(),
-            "text": "Acme leaked my data, this is a disgrace, I am furious #AcmeBreach",
-            "author": f"angry{j}", "author_followers": 300, "topic": "acme",
-        }))
+        lines.append(
+            json.dumps(
+                {
+                    "platform": "bluesky",
+                    "id": f"b{j}",
+                    "created_at": (burst + timedelta(seconds=8 * j)).isoformat(),
+                    "text": "Acme leaked my data, this is a disgrace, I am furious #AcmeBreach",
+                    "author": f"angry{j}",
+                    "author_followers": 300,
+                    "topic": "acme",
+                }
+            )
+        )
     if bad_line is not None:
         lines.insert(bad_line - 1, '{"platform": "mastodon", "id": 1, "text": ')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def tocsin(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tocsin.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tocsin.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
 
 
 def read_jsonl(path: Path) -> list[dict[str, object]]:
@@ -60,18 +81,32 @@ def test_replay_reports_bad_line_and_processes_the_rest(tmp_path: Path) -> None:
     inc = incidents[0]
     assert inc["topic"] == "acme"
     assert inc["severity"] in ("SEV1", "SEV2", "SEV3", "SEV4")
-    assert set(inc) >= {"id", "topic", "opened_at", "acknowledged_at", "resolved_at", "severity",
-                        "kinds", "peak"}
+    assert set(inc) >= {
+        "id",
+        "topic",
+        "opened_at",
+        "acknowledged_at",
+        "resolved_at",
+        "severity",
+        "kinds",
+        "peak",
+    }
     opened = datetime.fromisoformat(str(inc["opened_at"]))
     assert START + timedelta(days=2, hours=1) <= opened <= START + timedelta(days=2, hours=2)
 
     notes = read_jsonl(out / "notifications.jsonl")
     roles = {n["role"] for n in notes}
     assert {"on-call", "leadership"} <= roles, notes
-    first_leader = min(datetime.fromisoformat(str(n["sent_at"])) for n in notes if n["role"] == "leadership")
-    first_oncall = min(datetime.fromisoformat(str(n["sent_at"])) for n in notes if n["role"] == "on-call")
+    first_leader = min(
+        datetime.fromisoformat(str(n["sent_at"])) for n in notes if n["role"] == "leadership"
+    )
+    first_oncall = min(
+        datetime.fromisoformat(str(n["sent_at"])) for n in notes if n["role"] == "on-call"
+    )
     assert first_leader - first_oncall >= timedelta(minutes=15)  # default policy: 15 min unacked
-    assert all(set(n) >= {"incident", "step", "recipient", "role", "channel", "sent_at"} for n in notes)
+    assert all(
+        set(n) >= {"incident", "step", "recipient", "role", "channel", "sent_at"} for n in notes
+    )
 
     signals = read_jsonl(out / "signals.jsonl")
     assert signals and all(s["topic"] == "acme" for s in signals)
@@ -83,7 +118,9 @@ def test_replay_of_calm_data_opens_nothing(tmp_path: Path) -> None:
     src = tmp_path / "calm.jsonl"
     scenario(src)
     text = src.read_text(encoding="utf-8").splitlines()
-    src.write_text("\n".join(line for line in text if '"bluesky"' not in line) + "\n", encoding="utf-8")
+    src.write_text(
+        "\n".join(line for line in text if '"bluesky"' not in line) + "\n", encoding="utf-8"
+    )
     out = tmp_path / "out"
     proc = tocsin("replay", str(src), "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -55,14 +55,22 @@ class RSSServer:
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def set_feed(self, path: str, body: bytes, content_type: str = "application/rss+xml",
-                 modified: datetime | None = None) -> None:
+    def set_feed(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str = "application/rss+xml",
+        modified: datetime | None = None,
+    ) -> None:
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         with self._lock:
-            self.feeds[path] = _Feed(body, content_type, (modified or datetime.now(UTC)).replace(microsecond=0), etag)
+            self.feeds[path] = _Feed(
+                body, content_type, (modified or datetime.now(UTC)).replace(microsecond=0), etag
+            )
 
-    def fail_next(self, path: str, status: int, headers: Mapping[str, str] | None = None,
-                  count: int = 1) -> None:
+    def fail_next(
+        self, path: str, status: int, headers: Mapping[str, str] | None = None, count: int = 1
+    ) -> None:
         with self._lock:
             self.failures[path] = _Failure(status, dict(headers or {}), count)
 
@@ -73,10 +81,10 @@ class RSSServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 server._handle(self)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -95,8 +103,14 @@ class RSSServer:
         assert self._server is not None, "start() the server first"
         return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
-    def _send(self, h: BaseHTTPRequestHandler, req: Request, status: int,
-              headers: Mapping[str, str], body: bytes = b"") -> None:
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        req: Request,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes = b"",
+    ) -> None:
         req.status = status
         h.send_response(status)
         h.send_header("Date", format_datetime(datetime.now(UTC), usegmt=True))
@@ -120,7 +134,9 @@ class RSSServer:
             feed = self.feeds.get(path)
         if failure:
             body = b"rate limited" if failure.status == 429 else b"error"
-            self._send(h, req, failure.status, {"Content-Type": "text/plain", **failure.headers}, body)
+            self._send(
+                h, req, failure.status, {"Content-Type": "text/plain", **failure.headers}, body
+            )
             return
         if path in self.redirects:
             status, to = self.redirects[path]
@@ -132,8 +148,11 @@ class RSSServer:
         if feed is None:
             self._send(h, req, 404, {"Content-Type": "text/plain"}, b"not found")
             return
-        validators = {"ETag": feed.etag, "Last-Modified": format_datetime(feed.modified, usegmt=True),
-                      "Cache-Control": "max-age=300"}
+        validators = {
+            "ETag": feed.etag,
+            "Last-Modified": format_datetime(feed.modified, usegmt=True),
+            "Cache-Control": "max-age=300",
+        }
         inm = h.headers.get("If-None-Match")
         ims = h.headers.get("If-Modified-Since")
         if inm is not None:
@@ -149,8 +168,13 @@ class RSSServer:
                     return
             except (TypeError, ValueError):
                 pass
-        self._send(h, req, 200, {"Content-Type": f"{feed.content_type}; charset=utf-8", **validators},
-                   feed.body)
+        self._send(
+            h,
+            req,
+            200,
+            {"Content-Type": f"{feed.content_type}; charset=utf-8", **validators},
+            feed.body,
+        )
 
 
 def _text(tag: str, value: Any) -> str:
@@ -164,8 +188,12 @@ def _text(tag: str, value: Any) -> str:
 def rss_feed(items: Sequence[Mapping[str, Any]], *, title: str = "Feed") -> bytes:
     """An RSS 2.0 document; item keys: title, link, guid, pubDate (datetime), description, author,
     source ({"url", "name"})."""
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>',
-             _text("title", title), "<link>http://127.0.0.1/</link>", _text("description", title)]
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>',
+        _text("title", title),
+        "<link>http://127.0.0.1/</link>",
+        _text("description", title),
+    ]
     for item in items:
         parts.append("<item>")
         for key in ("title", "link", "description", "author", "pubDate"):
@@ -182,12 +210,20 @@ def rss_feed(items: Sequence[Mapping[str, Any]], *, title: str = "Feed") -> byte
 
 def atom_feed(entries: Sequence[Mapping[str, Any]], *, title: str = "Feed") -> bytes:
     """An Atom 1.0 document; entry keys: id, title, link, updated/published (datetime), author, summary."""
-    def iso(v: Any) -> str:
-        return v.astimezone(UTC).isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else str(v)
 
-    parts = ['<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">',
-             _text("title", title), "<id>urn:tocsin:test</id>",
-             f"<updated>{iso(datetime.now(UTC))}</updated>"]
+    def iso(v: Any) -> str:
+        return (
+            v.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            if isinstance(v, datetime)
+            else str(v)
+        )
+
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">',
+        _text("title", title),
+        "<id>urn:tocsin:test</id>",
+        f"<updated>{iso(datetime.now(UTC))}</updated>",
+    ]
     for e in entries:
         parts.append("<entry>")
         parts.append(_text("id", e.get("id")))

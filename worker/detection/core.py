@@ -24,12 +24,41 @@ from scipy.stats import poisson
 from worker.model import Bucket, Evidence, Mention, Signal
 
 CRISIS_TERMS_EN = (
-    "boycott", "lawsuit", "sue", "breach", "hacked", "leak", "leaked", "recall", "outage", "down",
-    "scam", "fraud", "fire", "injured", "dangerous", "refund", "class action", "strike",
+    "boycott",
+    "lawsuit",
+    "sue",
+    "breach",
+    "hacked",
+    "leak",
+    "leaked",
+    "recall",
+    "outage",
+    "down",
+    "scam",
+    "fraud",
+    "fire",
+    "injured",
+    "dangerous",
+    "refund",
+    "class action",
+    "strike",
 )
 CRISIS_TERMS_FR = (
-    "boycott", "boycotter", "arnaque", "rappel", "grève", "panne", "fuite", "piratage", "plainte",
-    "procès", "escroquerie", "dangereux", "dangereuse", "remboursement", "scandale",
+    "boycott",
+    "boycotter",
+    "arnaque",
+    "rappel",
+    "grève",
+    "panne",
+    "fuite",
+    "piratage",
+    "plainte",
+    "procès",
+    "escroquerie",
+    "dangereux",
+    "dangereuse",
+    "remboursement",
+    "scandale",
 )
 
 
@@ -114,7 +143,11 @@ def _baseline(buckets: Sequence[Bucket], n: int, value: str, s: DetectionSetting
         mean = total * n / max(1, len(prior))
         sums = [mean]
     sums.sort()
-    med = sums[len(sums) // 2] if len(sums) % 2 else (sums[len(sums) // 2 - 1] + sums[len(sums) // 2]) / 2
+    med = (
+        sums[len(sums) // 2]
+        if len(sums) % 2
+        else (sums[len(sums) // 2 - 1] + sums[len(sums) // 2]) / 2
+    )
     q1, q3 = sums[len(sums) // 4], sums[(3 * len(sums)) // 4]
     history = buckets[: end - n][-per_week:]
     total = sum(x.count for x in history)
@@ -139,7 +172,7 @@ def _hashtags(mentions: Sequence[Mention]) -> list[str]:
 
 def _top(mentions: Sequence[Mention], negative_only: bool = False, k: int = 5) -> tuple[str, ...]:
     pool = [m for m in mentions if not negative_only or m.extra.get("label") == "neg"]
-    pool.sort(key=lambda m: ((m.author_followers or 0) + 10 * m.engagement), reverse=True)
+    pool.sort(key=lambda m: (m.author_followers or 0) + 10 * m.engagement, reverse=True)
     return tuple(m.id for m in pool[:k])
 
 
@@ -191,43 +224,101 @@ def evaluate(
             f"{ratio:.1f}× the usual for a {when} (expected {vol.low:.0f}–{vol.high:.0f}); "
             f"{share:.0%} negative vs {vol.neg_share:.0%} usually; {authors} distinct authors{led}."
         )
-        signals.append(Signal(
-            topic, "volume_spike", end, round(1 - p_vol, 6), _severity(ratio, share, count), text,
-            Evidence(start, end, authors, vol.expected, vol.low, vol.high, 1 - p_vol,
-                     {"count": count, "negative": negative, "negative_share": share,
-                      "baseline_negative_share": vol.neg_share, "baseline_by": vol.label,
-                      "hashtags": tags}),
-            _top(in_window),
-        ))
+        signals.append(
+            Signal(
+                topic,
+                "volume_spike",
+                end,
+                round(1 - p_vol, 6),
+                _severity(ratio, share, count),
+                text,
+                Evidence(
+                    start,
+                    end,
+                    authors,
+                    vol.expected,
+                    vol.low,
+                    vol.high,
+                    1 - p_vol,
+                    {
+                        "count": count,
+                        "negative": negative,
+                        "negative_share": share,
+                        "baseline_negative_share": vol.neg_share,
+                        "baseline_by": vol.label,
+                        "hashtags": tags,
+                    },
+                ),
+                _top(in_window),
+            )
+        )
 
     neg = _baseline(buckets, n, "negative", s)
     p_neg = _tail(negative, max(neg.expected, s.min_expected / 2), neg.spread)
-    if (negative >= s.min_negative and p_neg <= s.alpha
-            and share >= vol.neg_share + s.min_share_rise):
+    if (
+        negative >= s.min_negative
+        and p_neg <= s.alpha
+        and share >= vol.neg_share + s.min_share_rise
+    ):
         ratio_neg = negative / max(neg.expected, s.min_expected / 2)
         text = (
             f"Negative mentions of {topic}: {negative} in the last {s.window_minutes} minutes "
             f"({share:.0%} of {count}) vs {vol.neg_share:.0%} usually for a {when}"
             f"; {ratio_neg:.1f}× the usual negative count{led}."
         )
-        signals.append(Signal(
-            topic, "negative_surge", end, round(1 - p_neg, 6),
-            _severity(max(ratio, ratio_neg / 2), share, count), text,
-            Evidence(start, end, negative, neg.expected, neg.low, neg.high, 1 - p_neg,
-                     {"count": count, "negative_share": share,
-                      "baseline_negative_share": vol.neg_share, "hashtags": tags}),
-            _top(in_window, negative_only=True),
-        ))
+        signals.append(
+            Signal(
+                topic,
+                "negative_surge",
+                end,
+                round(1 - p_neg, 6),
+                _severity(max(ratio, ratio_neg / 2), share, count),
+                text,
+                Evidence(
+                    start,
+                    end,
+                    negative,
+                    neg.expected,
+                    neg.low,
+                    neg.high,
+                    1 - p_neg,
+                    {
+                        "count": count,
+                        "negative_share": share,
+                        "baseline_negative_share": vol.neg_share,
+                        "hashtags": tags,
+                    },
+                ),
+                _top(in_window, negative_only=True),
+            )
+        )
 
     for m in in_window:
         if m.extra.get("label") == "neg" and (m.author_followers or 0) >= s.high_reach_followers:
-            text = (f"A negative post about {topic} from {m.author or 'an account'} "
-                    f"({m.author_followers:,} followers) on {m.platform}.")
-            signals.append(Signal(
-                topic, "high_reach_post", end, 0.9, 3, text,
-                Evidence(start, end, float(m.author_followers or 0), 0, 0,
-                         float(s.high_reach_followers), 0.9, {"mention": m.id, "url": m.url}),
-                (m.id,),
-            ))
+            text = (
+                f"A negative post about {topic} from {m.author or 'an account'} "
+                f"({m.author_followers:,} followers) on {m.platform}."
+            )
+            signals.append(
+                Signal(
+                    topic,
+                    "high_reach_post",
+                    end,
+                    0.9,
+                    3,
+                    text,
+                    Evidence(
+                        start,
+                        end,
+                        float(m.author_followers or 0),
+                        0,
+                        0,
+                        float(s.high_reach_followers),
+                        0.9,
+                        {"mention": m.id, "url": m.url},
+                    ),
+                    (m.id,),
+                )
+            )
             break
     return signals

@@ -136,7 +136,9 @@ def read_mentions_file(
     mentions: list[Mention] = []
     errors: list[LineError] = []
     with Path(path).open(encoding="utf-8", newline="") as f:
-        items = iter_csv(f, columns=columns) if Path(path).suffix.lower() == ".csv" else iter_jsonl(f)
+        items = (
+            iter_csv(f, columns=columns) if Path(path).suffix.lower() == ".csv" else iter_jsonl(f)
+        )
         for item in items:
             (errors if isinstance(item, LineError) else mentions).append(item)  # type: ignore[arg-type]
     return mentions, errors

@@ -37,7 +37,8 @@ def _when(entry: Any, now: datetime) -> datetime:
     for key in ("published_parsed", "updated_parsed"):
         t = entry.get(key)
         if t:
-            return datetime(*t[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = t[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     return now
 
 
@@ -97,22 +98,28 @@ class RSSConnector:
             seen.append(eid)
             title = strip_html(entry.get("title", ""))
             summary = strip_html(entry.get("summary", "") or entry.get("description", ""))
-            text = f"{title} — {summary}" if title and summary and summary != title else title or summary
+            text = (
+                f"{title} — {summary}"
+                if title and summary and summary != title
+                else title or summary
+            )
             source = entry.get("source") or {}
             author = entry.get("author") or source.get("title")
             extra: dict[str, Any] = {}
             if source.get("href") or source.get("title"):
                 extra["publisher"] = {"name": source.get("title"), "url": source.get("href")}
-            mentions.append(Mention(
-                platform=self.platform,
-                id=eid if len(eid) <= 200 else hashlib.sha256(eid.encode()).hexdigest(),
-                created_at=_when(entry, now),
-                text=text,
-                url=entry.get("link"),
-                author=author,
-                topic=query.topic,
-                extra=extra,
-            ))
+            mentions.append(
+                Mention(
+                    platform=self.platform,
+                    id=eid if len(eid) <= 200 else hashlib.sha256(eid.encode()).hexdigest(),
+                    created_at=_when(entry, now),
+                    text=text,
+                    url=entry.get("link"),
+                    author=author,
+                    topic=query.topic,
+                    extra=extra,
+                )
+            )
         new_cursor["seen"] = seen[-SEEN_MAX:]
         if response.headers.get("ETag"):
             new_cursor["etag"] = response.headers["ETag"]

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
+from typing import Any
 
 from worker.model import NEG, NEU, POS, Scored
 
@@ -19,16 +20,155 @@ _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _CAMEL = re.compile(r"[A-Z]?[a-zà-ÿ]+|[A-Z]+(?=[A-Z][a-z]|\b)|\d+")
 
 _FR_WORDS = frozenset(
-    "le la les un une des du de et est pas ne je tu il elle nous vous ils elles mon ma mes ton ta "
-    "son sa ses ce cette ces qui que quoi avec pour sur dans par plus très c'est j'ai n'est au aux "
-    "mais ou donc car encore jamais rien tout tous toute merci bonjour vraiment trop être avoir "
-    "fait été sont suis es sommes êtes ont avez avons".split()
+    [
+        "le",
+        "la",
+        "les",
+        "un",
+        "une",
+        "des",
+        "du",
+        "de",
+        "et",
+        "est",
+        "pas",
+        "ne",
+        "je",
+        "tu",
+        "il",
+        "elle",
+        "nous",
+        "vous",
+        "ils",
+        "elles",
+        "mon",
+        "ma",
+        "mes",
+        "ton",
+        "ta",
+        "son",
+        "sa",
+        "ses",
+        "ce",
+        "cette",
+        "ces",
+        "qui",
+        "que",
+        "quoi",
+        "avec",
+        "pour",
+        "sur",
+        "dans",
+        "par",
+        "plus",
+        "très",
+        "c'est",
+        "j'ai",
+        "n'est",
+        "au",
+        "aux",
+        "mais",
+        "ou",
+        "donc",
+        "car",
+        "encore",
+        "jamais",
+        "rien",
+        "tout",
+        "tous",
+        "toute",
+        "merci",
+        "bonjour",
+        "vraiment",
+        "trop",
+        "être",
+        "avoir",
+        "fait",
+        "été",
+        "sont",
+        "suis",
+        "es",
+        "sommes",
+        "êtes",
+        "ont",
+        "avez",
+        "avons",
+    ]
 )
 _EN_WORDS = frozenset(
-    "the a an and is are was were be been not no i you he she we they my your his her our their "
-    "this that these those with for on in at by of to from it it's i'm don't can't is isn't but or "
-    "so very just what who how why when all any thanks hello really too have has had do does did "
-    "will would should could am".split()
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "not",
+        "no",
+        "i",
+        "you",
+        "he",
+        "she",
+        "we",
+        "they",
+        "my",
+        "your",
+        "his",
+        "her",
+        "our",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "with",
+        "for",
+        "on",
+        "in",
+        "at",
+        "by",
+        "of",
+        "to",
+        "from",
+        "it",
+        "it's",
+        "i'm",
+        "don't",
+        "can't",
+        "is",
+        "isn't",
+        "but",
+        "or",
+        "so",
+        "very",
+        "just",
+        "what",
+        "who",
+        "how",
+        "why",
+        "when",
+        "all",
+        "any",
+        "thanks",
+        "hello",
+        "really",
+        "too",
+        "have",
+        "has",
+        "had",
+        "do",
+        "does",
+        "did",
+        "will",
+        "would",
+        "should",
+        "could",
+        "am",
+    ]
 )
 
 UNKNOWN = "unknown"
@@ -78,14 +218,14 @@ def detect_language(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _vader():  # type: ignore[no-untyped-def]
+def _vader() -> Any:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()
 
 
 @lru_cache(maxsize=1)
-def _french():  # type: ignore[no-untyped-def]
+def _french() -> Any:
     from textblob_fr import PatternAnalyzer
 
     return PatternAnalyzer()
@@ -114,8 +254,11 @@ def score_text(text: str, lang: str = "auto") -> Scored:
         polarity = max(-1.0, min(1.0, float(polarity)))
         return Scored("fr", round(polarity, 4), _label(polarity, 0.1))
     polarity = float(_vader().polarity_scores(cleaned)["compound"])
-    return Scored(detected if detected in ("en",) else UNKNOWN if lang == "auto" else detected,
-                  round(polarity, 4), _label(polarity))
+    return Scored(
+        detected if detected in ("en",) else UNKNOWN if lang == "auto" else detected,
+        round(polarity, 4),
+        _label(polarity),
+    )
 
 
 def near_duplicate_key(text: str) -> str:
@@ -129,15 +272,20 @@ def near_duplicate_key(text: str) -> str:
 _STOP = _FR_WORDS | _EN_WORDS
 
 
-def themes(window_texts: list[str], baseline_texts: list[str], *, top: int = 8) -> list[tuple[str, float]]:
+def themes(
+    window_texts: list[str], baseline_texts: list[str], *, top: int = 8
+) -> list[tuple[str, float]]:
     """Hashtags and words whose share rose most in the window against the baseline (lift)."""
 
     def terms(texts: list[str]) -> Counter[str]:
         c: Counter[str] = Counter()
         for t in set(texts):  # near-duplicates counted once per distinct text
             tags = {"#" + h.lower() for h in _HASHTAG.findall(t)}
-            words = {w.lower() for w in _WORD.findall(_HASHTAG.sub(" ", _URL.sub(" ", t)))
-                     if len(w) > 3 and w.lower() not in _STOP}
+            words = {
+                w.lower()
+                for w in _WORD.findall(_HASHTAG.sub(" ", _URL.sub(" ", t)))
+                if len(w) > 3 and w.lower() not in _STOP
+            }
             c.update(tags | words)
         return c
 
