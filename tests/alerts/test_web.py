@@ -1,0 +1,192 @@
+"""The web app through its HTTP interface (FastAPI TestClient) over a real SQLite database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from alerts.service import escalation_tick, observe
+from alerts.tokens import (
+    TokenError,
+    make_ack_token,
+    make_view_token,
+    read_ack_token,
+    read_view_token,
+)
+from alerts.web import create_app
+from worker.config import parse_config
+from worker.ingest import ingest_page
+from worker.model import Evidence, Mention, Signal
+from worker.pipeline import store_signals
+from worker.runtime import Runtime
+from worker.settings import Settings
+from worker.storage.db import make_engine, make_sessionmaker, upgrade
+from worker.storage.models import Incident, Notification
+
+T0 = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
+SECRET = "web-test-secret-0123456789"
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> Acme is a scam!!'
+
+CONFIG = """
+[[topics]]
+name = "acme"
+display_name = "Acme <Corp>"
+
+[people.alice]
+name = "Alice"
+email = "alice@example.com"
+
+[groups]
+oncall = ["alice"]
+leadership = ["alice"]
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    url = f"sqlite:///{tmp_path / 'tocsin.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=url,
+        broker_url="memory://",
+        secret_key=SECRET,
+        base_url="http://testserver",
+        config_path=tmp_path / "none.toml",
+        sentry_dsn=None,
+        web_host="127.0.0.1",
+        web_port=0,
+    )
+    rt = Runtime(settings, parse_config(CONFIG), engine, make_sessionmaker(engine), tmp_path)
+    yield rt
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def client(runtime: Runtime, clock: Clock) -> TestClient:
+    return TestClient(create_app(lambda: runtime, clock=clock))
+
+
+def open_incident(rt: Runtime) -> int:
+    with rt.sessions.begin() as s:
+        page = [
+            Mention("rss", str(i), T0 - timedelta(minutes=3), HOSTILE, author=f"a{i}")
+            for i in range(3)
+        ]
+        ingest_page(s, page, T0, bucket_seconds=300, topic="acme")
+        ev = Evidence(T0 - timedelta(minutes=5), T0, 30, 3, 1, 6, 1e-9)
+        sig = Signal("acme", "volume_spike", T0, 0.99, 3, f"Spike: {HOSTILE}", ev)
+        (inc_id,) = observe(s, rt.config, store_signals(s, [sig]), T0)
+    escalation_tick(rt.sessions, rt.config, T0, base_url="http://testserver", secret_key=SECRET)
+    return inc_id
+
+
+def ack_path(rt: Runtime) -> str:
+    with rt.sessions() as s:
+        n = s.scalars(select(Notification)).first()
+        assert n is not None
+        url = n.body["ack_url"]
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+def test_tokens_round_trip_and_refuse_tampering_and_expiry() -> None:
+    token = make_ack_token(SECRET, 7, "alice", T0 + timedelta(hours=1))
+    claim = read_ack_token(SECRET, token, T0)
+    assert (claim.incident_id, claim.recipient) == (7, "alice")
+    with pytest.raises(TokenError, match="expired"):
+        read_ack_token(SECRET, token, T0 + timedelta(hours=2))
+    with pytest.raises(TokenError, match="invalid"):
+        read_ack_token("another-secret", token, T0)
+    with pytest.raises(TokenError, match="invalid"):
+        read_ack_token(SECRET, token[:-2] + ("A" if token[-1] != "A" else "B") + token[-1], T0)
+    view = make_view_token(SECRET, 7, T0 + timedelta(days=1))
+    assert read_view_token(SECRET, view, T0) == 7
+    with pytest.raises(TokenError):  # a view link is not an ack link
+        read_ack_token(SECRET, view, T0)
+
+
+def test_get_only_confirms_post_acknowledges_once(
+    runtime: Runtime, client: TestClient, clock: Clock
+) -> None:
+    inc_id = open_incident(runtime)
+    path = ack_path(runtime)
+    page = client.get(path)
+    assert page.status_code == 200
+    assert 'method="post"' in page.text.lower()
+    with runtime.sessions() as s:
+        inc = s.get(Incident, inc_id)
+        assert inc is not None and inc.state == "triggered"  # a mail scanner's GET changes nothing
+    clock.now = T0 + timedelta(minutes=2)
+    done = client.post(path)
+    assert done.status_code == 200 and "Acknowledged" in done.text
+    again = client.post(path)
+    assert again.status_code == 409
+    with runtime.sessions() as s:
+        inc = s.get(Incident, inc_id)
+        assert inc is not None and inc.state == "acknowledged" and inc.acknowledged_by == "alice"
+
+
+def test_expired_and_forged_links_are_refused(
+    runtime: Runtime, client: TestClient, clock: Clock
+) -> None:
+    open_incident(runtime)
+    path = ack_path(runtime)
+    assert client.post(path[:-3] + "xyz").status_code == 400
+    clock.now = T0 + timedelta(days=30)
+    assert client.post(path).status_code == 410
+
+
+def test_mention_text_is_escaped_in_every_page(runtime: Runtime, client: TestClient) -> None:
+    inc_id = open_incident(runtime)
+    page = client.get(ack_path(runtime))
+    assert "<script>" not in page.text and "&lt;script&gt;" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    view = make_view_token(SECRET, inc_id, T0 + timedelta(days=1))
+    packet = client.get(f"/incidents/{inc_id}/packet", params={"t": view})
+    assert packet.status_code == 200
+    assert "<script>" not in packet.text and "<img src=x" not in packet.text
+    assert "&lt;script&gt;" in packet.text
+    assert "Acme &lt;Corp&gt;" in packet.text
+    other = client.get(f"/incidents/{inc_id + 1}/packet", params={"t": view})
+    assert other.status_code == 403
+
+
+def test_api_lists_and_acknowledges_with_a_bearer_token(
+    runtime: Runtime, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inc_id = open_incident(runtime)
+    monkeypatch.setenv("TOCSIN_API_TOKEN", "s3cret")
+    assert client.get("/api/incidents").status_code == 401
+    auth = {"Authorization": "Bearer s3cret"}
+    listed = client.get("/api/incidents", headers=auth, params={"open_only": True}).json()
+    assert [i["id"] for i in listed] == [inc_id]
+    acked = client.post(f"/api/incidents/{inc_id}/ack", headers=auth, json={"by": "bob"})
+    assert acked.json() == {"result": "acknowledged"}
+    detail = client.get(f"/api/incidents/{inc_id}", headers=auth).json()
+    assert detail["state"] == "acknowledged" and detail["acknowledged_by"] == "bob"
+    assert [e["kind"] for e in detail["timeline"]][-1] == "acknowledged"
+    assert client.post("/api/incidents/999/ack", headers=auth).status_code == 404
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"ok": True, "db": True}
