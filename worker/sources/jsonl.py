@@ -94,9 +94,18 @@ def mention_from_dict(data: Mapping[str, Any]) -> Mention:
     )
 
 
-def iter_jsonl(lines: Iterable[str]) -> Iterator[Mention | LineError]:
-    """One Mention or LineError per non-blank line, numbered from 1."""
-    for no, line in enumerate(lines, start=1):
+def iter_jsonl(lines: Iterable[str | bytes]) -> Iterator[Mention | LineError]:
+    """One Mention or LineError per non-blank line, numbered from 1. Byte lines are decoded one
+    by one, so a line that is not UTF-8 is reported and the rest of the file still counts."""
+    for no, raw in enumerate(lines, start=1):
+        if isinstance(raw, bytes):
+            try:
+                line = raw.decode("utf-8-sig" if no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield LineError(no, f"not valid UTF-8 (byte {exc.start + 1})")
+                continue
+        else:
+            line = raw
         if not line.strip():
             continue
         try:
@@ -135,10 +144,23 @@ def read_mentions_file(
     """Read a .jsonl/.ndjson/.json-lines or .csv file: (mentions, errors)."""
     mentions: list[Mention] = []
     errors: list[LineError] = []
-    with Path(path).open(encoding="utf-8", newline="") as f:
-        items = (
-            iter_csv(f, columns=columns) if Path(path).suffix.lower() == ".csv" else iter_jsonl(f)
-        )
-        for item in items:
-            (errors if isinstance(item, LineError) else mentions).append(item)  # type: ignore[arg-type]
+    items: Iterator[Mention | LineError]
+    if Path(path).suffix.lower() == ".csv":
+        # A CSV row may span lines, so the file is decoded as a whole; a bad byte becomes U+FFFD.
+        with Path(path).open(encoding="utf-8-sig", errors="replace", newline="") as f:
+            items = iter_csv(f, columns=columns)
+            _collect(items, mentions, errors)
+    else:
+        with Path(path).open("rb") as fb:
+            _collect(iter_jsonl(fb), mentions, errors)
     return mentions, errors
+
+
+def _collect(
+    items: Iterator[Mention | LineError], mentions: list[Mention], errors: list[LineError]
+) -> None:
+    for item in items:
+        if isinstance(item, LineError):
+            errors.append(item)
+        else:
+            mentions.append(item)
