@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from alerts.service import escalation_tick, observe
 from alerts.tokens import (
     TokenError,
     make_ack_token,
@@ -20,61 +17,16 @@ from alerts.tokens import (
     read_view_token,
 )
 from alerts.web import create_app
-from worker.config import parse_config
-from worker.ingest import ingest_page
-from worker.model import Evidence, Mention, Signal
-from worker.pipeline import store_signals
+from tests.alerts.scenario import SECRET, T0, Clock, ack_path, make_runtime, open_incident
 from worker.runtime import Runtime
-from worker.settings import Settings
-from worker.storage.db import make_engine, make_sessionmaker, upgrade
-from worker.storage.models import Incident, Notification
-
-T0 = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
-SECRET = "web-test-secret-0123456789"
-HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> Acme is a scam!!'
-
-CONFIG = """
-[[topics]]
-name = "acme"
-display_name = "Acme <Corp>"
-
-[people.alice]
-name = "Alice"
-email = "alice@example.com"
-
-[groups]
-oncall = ["alice"]
-leadership = ["alice"]
-"""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from worker.storage.models import Incident
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    url = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=url,
-        broker_url="memory://",
-        secret_key=SECRET,
-        base_url="http://testserver",
-        config_path=tmp_path / "none.toml",
-        sentry_dsn=None,
-        web_host="127.0.0.1",
-        web_port=0,
-    )
-    rt = Runtime(settings, parse_config(CONFIG), engine, make_sessionmaker(engine), tmp_path)
+    rt = make_runtime(tmp_path)
     yield rt
-    engine.dispose()
+    rt.dispose()
 
 
 @pytest.fixture
@@ -85,28 +37,6 @@ def clock() -> Clock:
 @pytest.fixture
 def client(runtime: Runtime, clock: Clock) -> TestClient:
     return TestClient(create_app(lambda: runtime, clock=clock))
-
-
-def open_incident(rt: Runtime) -> int:
-    with rt.sessions.begin() as s:
-        page = [
-            Mention("rss", str(i), T0 - timedelta(minutes=3), HOSTILE, author=f"a{i}")
-            for i in range(3)
-        ]
-        ingest_page(s, page, T0, bucket_seconds=300, topic="acme")
-        ev = Evidence(T0 - timedelta(minutes=5), T0, 30, 3, 1, 6, 1e-9)
-        sig = Signal("acme", "volume_spike", T0, 0.99, 3, f"Spike: {HOSTILE}", ev)
-        (inc_id,) = observe(s, rt.config, store_signals(s, [sig]), T0)
-    escalation_tick(rt.sessions, rt.config, T0, base_url="http://testserver", secret_key=SECRET)
-    return inc_id
-
-
-def ack_path(rt: Runtime) -> str:
-    with rt.sessions() as s:
-        n = s.scalars(select(Notification)).first()
-        assert n is not None
-        url = n.body["ack_url"]
-    return re.sub(r"^https?://[^/]+", "", url)
 
 
 def test_tokens_round_trip_and_refuse_tampering_and_expiry() -> None:
