@@ -14,10 +14,10 @@ from worker.text import detect_language, score_text, split_hashtag
 
 def test_cli_scores_each_line_and_reports_a_bad_one() -> None:
     stdin = (
-        "I love Acme, best support ever!\n".encode()
+        b"I love Acme, best support ever!\n"
         + "Acme a encore planté, merci pour rien #JeBoycotteAcme\n".encode()
         + b"\xff\xfe not utf-8\n"
-        + "Le service client est vraiment nul\n".encode()
+        + b"Le service client est vraiment nul\n"
     )
     done = subprocess.run(
         [sys.executable, "-m", "tocsin.cli", "score-text", "--lang", "auto"],
