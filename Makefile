@@ -39,7 +39,7 @@ format: venv
 
 bench: venv
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	$(PY) bench/run_all.py
+	$(PY) bench/nab_bench.py
 
 clean:
 	rm -rf $(VENV) .tocsin .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,116 @@
+"""The volume detector over a count series, and `tocsin detect-series`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from worker.detection.series import detect
+
+STEP = 300
+PER_DAY = 288
+
+
+def daily_pattern(days: int, base: float, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(days * PER_DAY)
+    level = base * (1.0 + 0.6 * np.sin(2 * np.pi * t / PER_DAY))
+    return rng.poisson(level).astype(float)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    level=st.integers(min_value=0, max_value=5000),
+    days=st.integers(min_value=1, max_value=6),
+)
+def test_a_constant_series_never_alerts(level: int, days: int) -> None:
+    result = detect(np.full(days * PER_DAY, float(level)), STEP)
+    assert result.alert.sum() == 0
+    assert np.all((result.score >= 0) & (result.score <= 1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    start=st.floats(min_value=0, max_value=500),
+    growth_per_day=st.floats(min_value=-0.3, max_value=0.3),
+)
+def test_a_slowly_trending_series_never_alerts(start: float, growth_per_day: float) -> None:
+    t = np.arange(5 * PER_DAY)
+    series = np.round(np.fmax(0.0, start * (1 + growth_per_day) ** (t / PER_DAY)))
+    assert detect(series, STEP).alert.sum() == 0
+
+
+def test_a_clear_surge_alerts_once_at_its_start() -> None:
+    series = daily_pattern(8, 40)
+    onset = 6 * PER_DAY + 100
+    series[onset : onset + 36] += 400  # three hours of a story
+    result = detect(series, STEP)
+    (alerts,) = np.nonzero(result.alert)
+    assert len(alerts) == 1
+    assert onset <= alerts[0] <= onset + 3
+    assert result.expected[onset] < 100  # judged against the usual level, not the surge
+
+
+def test_three_posts_on_a_silent_topic_do_not_page() -> None:
+    series = np.zeros(4 * PER_DAY)
+    series[3 * PER_DAY + 50] = 3
+    assert detect(series, STEP).alert.sum() == 0
+
+
+def test_a_daily_peak_is_not_a_spike() -> None:
+    assert detect(daily_pattern(10, 60, seed=7), STEP).alert.sum() == 0
+
+
+def write_series(path: Path, values: list[float], bad: str | None = None) -> Path:
+    t0 = datetime(2015, 2, 26, 21, 42, 53)
+    lines = ["timestamp,value"]
+    for i, v in enumerate(values):
+        lines.append(f"{t0 + timedelta(minutes=5 * i):%Y-%m-%d %H:%M:%S},{v:g}")
+    if bad is not None:
+        lines.insert(5, bad)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tocsin.cli", "detect-series", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_writes_scores_and_alerts(tmp_path: Path) -> None:
+    series = daily_pattern(4, 30)
+    series[3 * PER_DAY + 10 : 3 * PER_DAY + 30] += 500
+    src = write_series(tmp_path / "in.csv", list(series))
+    out = tmp_path / "out.csv"
+    done = run_cli(str(src), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == "timestamp,value,anomaly_score,alert"
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) == len(series)
+    assert rows[0][0] == "2015-02-26 21:42:53"
+    assert all(0.0 <= float(r[2]) <= 1.0 for r in rows)
+    flagged = [i for i, r in enumerate(rows) if r[3] == "1"]
+    assert len(flagged) == 1 and 3 * PER_DAY + 10 <= flagged[0] <= 3 * PER_DAY + 13
+
+
+def test_cli_names_the_bad_line_and_writes_nothing(tmp_path: Path) -> None:
+    src = write_series(tmp_path / "in.csv", [1.0] * 20, bad="2015-02-26 22:00:00,lots")
+    out = tmp_path / "out.csv"
+    done = run_cli(str(src), "--out", str(out))
+    assert done.returncode == 2
+    assert f"{src}:6: value 'lots' is not a number" in done.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]
+    missing = run_cli(str(tmp_path / "nope.csv"), "--out", str(out))
+    assert missing.returncode == 2 and "file not found" in missing.stderr
