@@ -134,7 +134,10 @@ def test_demo_tells_the_story_and_writes_the_packet(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("Replayed 2,084 mentions of lumio")
-    assert any(line.startswith("Incident #1 SEV") for line in lines), proc.stdout
+    incidents = [line for line in lines if line.startswith("Incident #")]
+    # Five calm days then one crisis: exactly one incident, opened on the Friday afternoon.
+    assert len(incidents) == 1, proc.stdout
+    assert incidents[0].startswith("Incident #1 SEV") and "Fri 06 Nov 14:" in incidents[0]
     assert any("paged on-call" in line for line in lines)
     packet_line = next(line for line in lines if "Briefing packet:" in line)
     packet = Path(packet_line.split("Briefing packet:", 1)[1].strip())

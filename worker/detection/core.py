@@ -79,6 +79,9 @@ class DetectionSettings:
     min_share_rise: float = 0.15
     #: A single negative post from an author with at least this many followers is its own signal.
     high_reach_followers: int = 500_000
+    #: Volume and negative-surge signals wait for this much history: with less than a day there
+    #: is no "usual for this time of day" to compare with, and a first morning is not a crisis.
+    warmup_hours: float = 24.0
     crisis_terms: tuple[str, ...] = CRISIS_TERMS_EN + CRISIS_TERMS_FR
     extra_crisis_terms: tuple[str, ...] = field(default=())
 
@@ -218,7 +221,8 @@ def evaluate(
     tags = _hashtags(in_window)
     when = f"{start:%A} at {start:%H:%M} UTC"
     led = f"; led by {', '.join(tags)}" if tags else ""
-    if authors >= s.min_count and ratio >= s.min_ratio and p_vol <= s.alpha:
+    warmed_up = (len(buckets) - n) * s.bucket_seconds >= s.warmup_hours * 3600
+    if warmed_up and authors >= s.min_count and ratio >= s.min_ratio and p_vol <= s.alpha:
         text = (
             f"Mentions of {topic}: {count} in the last {s.window_minutes} minutes, "
             f"{ratio:.1f}× the usual for a {when} (expected {vol.low:.0f}–{vol.high:.0f}); "
@@ -256,7 +260,8 @@ def evaluate(
     neg = _baseline(buckets, n, "negative", s)
     p_neg = _tail(negative, max(neg.expected, s.min_expected / 2), neg.spread)
     if (
-        negative >= s.min_negative
+        warmed_up
+        and negative >= s.min_negative
         and p_neg <= s.alpha
         and share >= vol.neg_share + s.min_share_rise
     ):
