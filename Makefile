@@ -40,6 +40,7 @@ format: venv
 bench: venv
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/nab_bench.py
+	$(PY) bench/sentiment_bench.py
 
 clean:
 	rm -rf $(VENV) .tocsin .pytest_cache .mypy_cache .ruff_cache

@@ -147,12 +147,15 @@ def recount_buckets(
         row = session.execute(
             select(
                 func.count(),
-                func.sum(case((m.label == NEG, 1), else_=0)),
-                func.sum(case((m.label == POS, 1), else_=0)),
+                # Near-duplicates (same dup_key) count once for sentiment: a retweet storm of one
+                # angry text is one negative text, flagged through `texts` < `count`.
+                func.count(distinct(case((m.label == NEG, m.dup_key)))),
+                func.count(distinct(case((m.label == POS, m.dup_key)))),
                 func.count(distinct(m.author)),
                 func.coalesce(func.sum(m.author_followers), 0),
                 func.coalesce(func.sum(m.likes + m.reposts + m.replies), 0),
                 func.coalesce(func.sum(m.crisis_terms), 0),
+                func.count(distinct(m.dup_key)),
             ).where(
                 and_(
                     m.topic == topic,
@@ -170,6 +173,7 @@ def recount_buckets(
             "reach": int(row[4] or 0),
             "engagement": int(row[5] or 0),
             "crisis_terms": int(row[6] or 0),
+            "texts": int(row[7] or 0),
         }
         stmt = _insert(session)(BucketRow.__table__).values(
             topic=topic, platform=platform, start=start, **values

@@ -90,6 +90,13 @@ class Bucket:
     reach: int = 0
     engagement: int = 0
     crisis_terms: int = 0
+    #: Distinct texts (near-duplicates once); `negative` and `positive` count texts too. 0 = unknown.
+    texts: int = 0
+
+    @property
+    def copies(self) -> int:
+        """Mentions that repeat a text already counted (retweets, copy-paste storms)."""
+        return max(0, self.count - self.texts) if self.texts else 0
 
 
 @dataclass(frozen=True)

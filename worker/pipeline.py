@@ -122,7 +122,16 @@ def load_series(
             BucketRow.topic == topic, BucketRow.start >= start, BucketRow.start < end
         )
     ).all()
-    fields = ("count", "negative", "positive", "authors", "reach", "engagement", "crisis_terms")
+    fields = (
+        "count",
+        "negative",
+        "positive",
+        "authors",
+        "reach",
+        "engagement",
+        "crisis_terms",
+        "texts",
+    )
     total = [[0] * len(fields) for _ in range(n)]
     per: dict[str, list[list[int]]] = {}
     for r in rows:

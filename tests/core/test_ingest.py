@@ -54,17 +54,20 @@ def test_same_page_twice_stores_once_and_counts_stay(sessions: sessionmaker[Sess
 
 
 def test_buckets_count_distinct_authors_and_negatives(sessions: sessionmaker[Session]) -> None:
-    """One author posting many times counts once in `authors`; negatives are counted by label."""
+    """One author posting many times counts once in `authors`; negatives are counted by label,
+    and near-identical copies of one text (a retweet storm) count once for sentiment."""
     page = [
-        mention(i, "This is terrible, awful service, I hate it", author="angry") for i in range(5)
+        mention(i, f"RT @x: This is terrible, awful service, I hate it https://t.co/{i}", author=a)
+        for i, a in enumerate(["angry", "angry", "bot1", "bot2", "bot3"])
     ]
-    page.append(mention(99, "I love it, wonderful", author="happy"))
+    page.append(mention(98, "I love it, wonderful", author="happy"))
+    page.append(mention(99, "Worst delivery ever, never again", author="other"))
     with sessions.begin() as s:
         ingest_page(s, page, T0, bucket_seconds=300, topic="acme")
     with sessions() as s:
         b = s.scalars(select(BucketRow)).one()
-    assert (b.count, b.authors) == (6, 2)
-    assert b.negative == 5 and b.positive == 1
+    assert (b.count, b.authors, b.texts) == (7, 6, 3)
+    assert b.negative == 2 and b.positive == 1
 
 
 def test_cursor_advances_only_from_the_cursor_the_fetch_started_with(

@@ -111,6 +111,11 @@ def settings_for(preset: str = "balanced", **overrides: object) -> DetectionSett
     return replace(DetectionSettings(), **values)  # type: ignore[arg-type]
 
 
+def _texts(b: Bucket) -> int:
+    """Distinct texts where known (a retweet storm counts once for sentiment), else the count."""
+    return b.texts if b.texts else b.count
+
+
 def _effective(b: Bucket) -> int:
     """Distinct authors where known (one author posting 40 times counts once), else the count."""
     return b.authors if b.authors else b.count
@@ -153,7 +158,7 @@ def _baseline(buckets: Sequence[Bucket], n: int, value: str, s: DetectionSetting
     )
     q1, q3 = sums[len(sums) // 4], sums[(3 * len(sums)) // 4]
     history = buckets[: end - n][-per_week:]
-    total = sum(x.count for x in history)
+    total = sum(_texts(x) for x in history)
     share = sum(x.negative for x in history) / total if total else 0.0
     return _Baseline(max(med, s.min_expected), q1, max(q3, med), max(0.0, q3 - q1), share, label)
 
@@ -212,7 +217,17 @@ def evaluate(
     count = sum(b.count for b in window)
     authors = sum(_effective(b) for b in window)
     negative = sum(b.negative for b in window)
-    share = negative / count if count else 0.0
+    texts = sum(_texts(b) for b in window)
+    # Sentiment share over distinct texts: 300 retweets of one angry post are one negative text.
+    share = negative / texts if texts else 0.0
+    copies = sum(b.copies for b in window)
+    storm = copies >= max(10, count // 3)
+    storm_note = (
+        f"; {copies} of the {count} posts repeat an earlier text (retweet or copy-paste storm, "
+        "counted once for sentiment)"
+        if storm
+        else ""
+    )
     signals: list[Signal] = []
 
     vol = _baseline(buckets, n, "volume", s)
@@ -226,7 +241,8 @@ def evaluate(
         text = (
             f"Mentions of {topic}: {count} in the last {s.window_minutes} minutes, "
             f"{ratio:.1f}× the usual for a {when} (expected {vol.low:.0f}–{vol.high:.0f}); "
-            f"{share:.0%} negative vs {vol.neg_share:.0%} usually; {authors} distinct authors{led}."
+            f"{share:.0%} negative vs {vol.neg_share:.0%} usually; {authors} distinct authors{led}"
+            f"{storm_note}."
         )
         signals.append(
             Signal(
@@ -251,6 +267,8 @@ def evaluate(
                         "baseline_negative_share": vol.neg_share,
                         "baseline_by": vol.label,
                         "hashtags": tags,
+                        "distinct_texts": texts,
+                        "copies": copies,
                     },
                 ),
                 _top(in_window),
@@ -268,8 +286,8 @@ def evaluate(
         ratio_neg = negative / max(neg.expected, s.min_expected / 2)
         text = (
             f"Negative mentions of {topic}: {negative} in the last {s.window_minutes} minutes "
-            f"({share:.0%} of {count}) vs {vol.neg_share:.0%} usually for a {when}"
-            f"; {ratio_neg:.1f}× the usual negative count{led}."
+            f"({share:.0%} of {texts} distinct texts) vs {vol.neg_share:.0%} usually for a {when}"
+            f"; {ratio_neg:.1f}× the usual negative count{led}{storm_note}."
         )
         signals.append(
             Signal(
@@ -292,6 +310,8 @@ def evaluate(
                         "negative_share": share,
                         "baseline_negative_share": vol.neg_share,
                         "hashtags": tags,
+                        "distinct_texts": texts,
+                        "copies": copies,
                     },
                 ),
                 _top(in_window, negative_only=True),

@@ -127,6 +127,9 @@ class BucketRow(Base):
     platform: Mapped[str] = mapped_column(String(40), primary_key=True)
     start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Distinct texts (near-duplicates once): a retweet storm of 500 copies is one text here.
+    texts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Negative and positive count distinct texts too, so a storm cannot swing the share.
     negative: Mapped[int] = mapped_column(Integer, default=0)
     positive: Mapped[int] = mapped_column(Integer, default=0)
     authors: Mapped[int] = mapped_column(Integer, default=0)

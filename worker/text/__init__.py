@@ -1,215 +1,90 @@
 """Language, sentiment and themes of mention text: offline, fast, English and French.
 
-`score_text(text, lang="auto")` is the one function ingest and `tocsin score-text` share.
+`score_text(text, lang="auto")` is the one function ingest and `tocsin score-text` share:
+
+1. `detect_language`: function words of each language first (right on short posts, a few µs),
+   py3langid (a well-kept, offline fork of langid.py) when they do not settle it, and "unknown"
+   when neither has anything to go on (emoji only, a bare URL).
+2. `preprocess.clean`: URLs, @handles and a leading "RT @x:" dropped, hashtags split into words
+   ("#JeBoycotteAcme" → "Je Boycotte Acme").
+3. The language's pack (`english.pack()`, `french.pack()`) run by the rules engine (`engine.py`):
+   polarity in [-1, 1]; the label is neg/neu/pos at VADER's documented ±0.05.
+
+Text in a language we do not analyse is scored with the English pack (emoji and emoticons still
+read right) and reported as "unknown". Accuracy and throughput: `bench/sentiment_bench.py`,
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from itertools import pairwise
 
 from worker.model import NEG, NEU, POS, Scored
+from worker.text import english, french
+from worker.text.engine import LanguagePack, valence
+from worker.text.lexicons import DATA, emoji_valences
+from worker.text.preprocess import HASHTAG, URL, WORD, clean, split_hashtag, strip_accents
 
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_HANDLE = re.compile(r"@\w+")
-_HASHTAG = re.compile(r"#(\w+)")
-_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
-_CAMEL = re.compile(r"[A-Z]?[a-zà-ÿ]+|[A-Z]+(?=[A-Z][a-z]|\b)|\d+")
-
-_FR_WORDS = frozenset(
-    [
-        "le",
-        "la",
-        "les",
-        "un",
-        "une",
-        "des",
-        "du",
-        "de",
-        "et",
-        "est",
-        "pas",
-        "ne",
-        "je",
-        "tu",
-        "il",
-        "elle",
-        "nous",
-        "vous",
-        "ils",
-        "elles",
-        "mon",
-        "ma",
-        "mes",
-        "ton",
-        "ta",
-        "son",
-        "sa",
-        "ses",
-        "ce",
-        "cette",
-        "ces",
-        "qui",
-        "que",
-        "quoi",
-        "avec",
-        "pour",
-        "sur",
-        "dans",
-        "par",
-        "plus",
-        "très",
-        "c'est",
-        "j'ai",
-        "n'est",
-        "au",
-        "aux",
-        "mais",
-        "ou",
-        "donc",
-        "car",
-        "encore",
-        "jamais",
-        "rien",
-        "tout",
-        "tous",
-        "toute",
-        "merci",
-        "bonjour",
-        "vraiment",
-        "trop",
-        "être",
-        "avoir",
-        "fait",
-        "été",
-        "sont",
-        "suis",
-        "es",
-        "sommes",
-        "êtes",
-        "ont",
-        "avez",
-        "avons",
-    ]
-)
-_EN_WORDS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "not",
-        "no",
-        "i",
-        "you",
-        "he",
-        "she",
-        "we",
-        "they",
-        "my",
-        "your",
-        "his",
-        "her",
-        "our",
-        "their",
-        "this",
-        "that",
-        "these",
-        "those",
-        "with",
-        "for",
-        "on",
-        "in",
-        "at",
-        "by",
-        "of",
-        "to",
-        "from",
-        "it",
-        "it's",
-        "i'm",
-        "don't",
-        "can't",
-        "is",
-        "isn't",
-        "but",
-        "or",
-        "so",
-        "very",
-        "just",
-        "what",
-        "who",
-        "how",
-        "why",
-        "when",
-        "all",
-        "any",
-        "thanks",
-        "hello",
-        "really",
-        "too",
-        "have",
-        "has",
-        "had",
-        "do",
-        "does",
-        "did",
-        "will",
-        "would",
-        "should",
-        "could",
-        "am",
-    ]
-)
+__all__ = [
+    "UNKNOWN",
+    "clean",
+    "detect_language",
+    "near_duplicate_key",
+    "score_text",
+    "split_hashtag",
+    "stop_words",
+    "themes",
+]
 
 UNKNOWN = "unknown"
+#: VADER's documented reading of its compound score, used for both languages.
+LABEL_THRESHOLD = 0.05
 
 
-def split_hashtag(tag: str) -> str:
-    """'JeBoycotteAcme' → 'Je Boycotte Acme'; 'lumio_fire' → 'lumio fire'."""
-    tag = tag.replace("_", " ")
-    parts = _CAMEL.findall(tag)
-    return " ".join(parts) if parts else tag
+def _word_list(name: str) -> frozenset[str]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
-def clean(text: str) -> str:
-    """Drop URLs and @handles, turn hashtags into words: what the analyzers should read."""
-    text = _URL.sub(" ", text)
-    text = _HANDLE.sub(" ", text)
-    text = _HASHTAG.sub(lambda m: " " + split_hashtag(m.group(1)) + " ", text)
-    return " ".join(text.split())
+@lru_cache(maxsize=1)
+def _function_words() -> tuple[frozenset[str], frozenset[str]]:
+    return _word_list("stop_en.txt"), _word_list("stop_fr.txt")
 
 
-def _strip_accents(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn")
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """English and French stop-words (with accent-free spellings), for themes."""
+    en, fr = _function_words()
+    words = en | fr | _word_list("stop_extra.txt")
+    return words | {strip_accents(w) for w in words}
 
 
-@lru_cache(maxsize=65536)
-def detect_language(text: str) -> str:
-    """'en', 'fr' or 'unknown'. Function words first (fast, right on short posts), then py3langid."""
-    words = [w.lower() for w in _WORD.findall(clean(text))]
+_FR_LETTERS = re.compile(r"[éèêàùçœâîôû]", re.IGNORECASE)
+_FR_ELISION = re.compile(r"\b(?:[ljdmtsnc]|qu|jusqu|lorsqu|puisqu)['’]\w", re.IGNORECASE)
+
+
+def _detect(cleaned: str) -> str:
+    en_words, fr_words = _function_words()
+    words = WORD.findall(cleaned.lower())
     if not words:
         return UNKNOWN
-    fr = sum(w in _FR_WORDS for w in words)
-    en = sum(w in _EN_WORDS for w in words)
+    fr = sum(w in fr_words for w in words) + len(_FR_ELISION.findall(cleaned))
+    en = sum(w in en_words for w in words)
+    if _FR_LETTERS.search(cleaned):
+        fr += 1
     if fr >= 2 and fr > 2 * en:
         return "fr"
     if en >= 2 and en > 2 * fr:
         return "en"
     import py3langid
 
-    lang, _ = py3langid.classify(clean(text))
+    lang, _ = py3langid.classify(cleaned)
     if lang in ("en", "fr"):
-        return lang
+        return str(lang)
     if fr > en:
         return "fr"
     if en > fr:
@@ -217,85 +92,99 @@ def detect_language(text: str) -> str:
     return UNKNOWN
 
 
-@lru_cache(maxsize=1)
-def _vader() -> Any:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
+def detect_language(text: str) -> str:
+    """'en', 'fr' or 'unknown' for one post, however short and messy."""
+    return _detect(clean(text))
 
 
-@lru_cache(maxsize=1)
-def _french() -> Any:
-    from textblob_fr import PatternAnalyzer
-
-    return PatternAnalyzer()
+def _packs() -> dict[str, LanguagePack]:
+    return {"en": english.pack(), "fr": french.pack()}
 
 
-_FR_NEGATION = re.compile(r"\b(ne|n['’])\b|\b(pas|jamais|plus|rien|aucun|aucune)\b", re.IGNORECASE)
-_FR_IRONY = re.compile(r"merci pour rien|bravo pour|quelle blague|génial\.\.\.", re.IGNORECASE)
-
-
-def _label(polarity: float, threshold: float = 0.05) -> str:
-    if polarity >= threshold:
+def _label(polarity: float) -> str:
+    if polarity >= LABEL_THRESHOLD:
         return POS
-    if polarity <= -threshold:
+    if polarity <= -LABEL_THRESHOLD:
         return NEG
     return NEU
 
 
 def score_text(text: str, lang: str = "auto") -> Scored:
     """Language and sentiment of one text. `lang` forces 'en' or 'fr'; 'auto' detects it."""
-    detected = detect_language(text) if lang == "auto" else lang
     cleaned = clean(text)
-    if detected == "fr":
-        polarity, _subjectivity = _french().analyze(cleaned)
-        if _FR_IRONY.search(cleaned):
-            polarity = -max(0.3, abs(polarity))
-        polarity = max(-1.0, min(1.0, float(polarity)))
-        return Scored("fr", round(polarity, 4), _label(polarity, 0.1))
-    polarity = float(_vader().polarity_scores(cleaned)["compound"])
+    detected = _detect(cleaned) if lang == "auto" else lang
+    pack = french.pack() if detected == "fr" else english.pack()
+    polarity, _ = valence(pack, cleaned, emoji_valences())
     return Scored(
-        detected if detected in ("en",) else UNKNOWN if lang == "auto" else detected,
-        round(polarity, 4),
-        _label(polarity),
+        detected if detected in ("en", "fr") else UNKNOWN, round(polarity, 4), _label(polarity)
     )
 
 
+_RT = re.compile(r"^\s*(?:rt|mt)\s+@\w+:?\s*", re.IGNORECASE)
+_HANDLE = re.compile(r"@\w+")
+
+
 def near_duplicate_key(text: str) -> str:
-    """The same key for identical or near-identical texts (retweets, copy-paste storms)."""
-    text = re.sub(r"^(rt|mt)\s+@\w+:?\s*", "", text.strip(), flags=re.IGNORECASE)
-    text = _URL.sub("", text)
-    words = _WORD.findall(_strip_accents(text.lower()))
-    return " ".join(words)[:64]
+    """The same key for identical or near-identical texts (retweets, copy-paste storms).
+
+    A retweet prefix, URLs, @handles, case, accents, punctuation, digits and emoji do not count:
+    "RT @a: Acme a menti !!! https://t.co/1" and "acme a menti @b https://t.co/2" share a key.
+    """
+    text = _RT.sub("", text)
+    text = URL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    words = WORD.findall(strip_accents(text.lower()))
+    # A post with no words at all (emoji only) is its own text, not a duplicate of every other.
+    return " ".join(words)[:64] or " ".join(text.split())[:64]
 
 
-_STOP = _FR_WORDS | _EN_WORDS
+def _terms(text: str, stop: frozenset[str]) -> set[str]:
+    """Hashtags (as written, lower-cased, with '#') and the words and two-word phrases of a text."""
+    tags = {"#" + h.lower() for h in HASHTAG.findall(text)}
+    body = HASHTAG.sub(" ", _HANDLE.sub(" ", URL.sub(" ", text)))
+    out: set[str] = set(tags)
+    # Phrases do not run across punctuation: "panne. Merci" is not a phrase.
+    for chunk in re.split(r"[.,;:!?()\[\]\"«»…]+", body):
+        words = [w.lower() for w in WORD.findall(chunk)]
+        keep = [(w if w not in stop and len(w) > 2 and not w.isdigit() else None) for w in words]
+        out.update(w for w in keep if w)
+        out.update(f"{a} {b}" for a, b in pairwise(keep) if a and b)
+    return out
 
 
 def themes(
-    window_texts: list[str], baseline_texts: list[str], *, top: int = 8
+    window_texts: Sequence[str], baseline_texts: Sequence[str], *, top: int = 8
 ) -> list[tuple[str, float]]:
-    """Hashtags and words whose share rose most in the window against the baseline (lift)."""
+    """What a spike is about: hashtags, words and phrases whose share rose most (lift).
 
-    def terms(texts: list[str]) -> Counter[str]:
+    Near-duplicates (retweets, copy-paste storms) count once on each side. A term needs at least
+    two distinct posts in the window; lift is its share of window posts over its (add-one smoothed)
+    share of baseline posts, and only terms that rose (lift > 1) are listed. A phrase replaces its words when it is at least as frequent, so
+    "service client" is listed instead of "service" and "client".
+    """
+    stop = stop_words()
+
+    def counts(texts: Sequence[str]) -> tuple[Counter[str], int]:
+        distinct: dict[str, str] = {}
+        for t in texts:
+            distinct.setdefault(near_duplicate_key(t) or t, t)
         c: Counter[str] = Counter()
-        for t in set(texts):  # near-duplicates counted once per distinct text
-            tags = {"#" + h.lower() for h in _HASHTAG.findall(t)}
-            words = {
-                w.lower()
-                for w in _WORD.findall(_HASHTAG.sub(" ", _URL.sub(" ", t)))
-                if len(w) > 3 and w.lower() not in _STOP
-            }
-            c.update(tags | words)
-        return c
+        for t in distinct.values():
+            c.update(_terms(t, stop))
+        return c, len(distinct)
 
-    win, base = terms(window_texts), terms(baseline_texts)
-    n_win, n_base = max(1, len(set(window_texts))), max(1, len(set(baseline_texts)))
-    scored = []
+    win, n_win = counts(window_texts)
+    base, n_base = counts(baseline_texts)
+    lifts: dict[str, float] = {}
     for term, k in win.items():
         if k < 2:
             continue
-        lift = (k / n_win) / ((base.get(term, 0) + 1) / (n_base + 1))
-        scored.append((term, round(lift, 2)))
-    scored.sort(key=lambda x: (-x[1], x[0]))
-    return scored[:top]
+        lift = (k / max(1, n_win)) / ((base.get(term, 0) + 1) / (n_base + 1))
+        if lift > 1:  # only what rose: the ever-present brand name is not a theme
+            lifts[term] = lift
+    for term in [t for t in lifts if " " in t]:
+        for part in term.split():
+            if part in lifts and win[part] <= win[term]:
+                del lifts[part]
+    ranked = sorted(lifts.items(), key=lambda x: (-x[1], -win[x[0]], x[0]))
+    return [(t, round(v, 2)) for t, v in ranked[:top]]

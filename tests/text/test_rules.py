@@ -1,0 +1,95 @@
+"""The French and English rules the lexicons alone miss, themes, and near-duplicate keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.text import near_duplicate_key, score_text, themes
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("J'aime ce produit", "pos"),
+        ("Je n'aime pas ce produit", "neg"),  # ne … pas
+        ("Je n'aime plus Acme", "neg"),  # ne … plus
+        ("Ce n'est jamais bon", "neg"),  # ne … jamais
+        ("Je n'aime que ça", "pos"),  # ne … que means "only", not "not"
+        ("c'est pas ouf", "neg"),  # spoken negation without "ne", slang
+        ("grave stylé", "pos"),  # slang intensifier + slang praise
+        ("trop chelou ce truc, ça craint", "neg"),
+        ("Livraison reçue 😡", "neg"),  # emoji carry the sentiment
+        ("Livraison reçue 😍", "pos"),
+        ("Merci pour rien Acme", "neg"),  # irony phrase
+        ("Merci Acme, encore en panne 🙄", "neg"),  # praise + complaint + irony marker
+        ("Merci Acme, super service", "pos"),  # plain thanks stay positive
+        ("#JeBoycotteAcme", "neg"),  # hashtag split into words
+        ("Le colis est arrivé hier", "neu"),
+    ],
+)
+def test_french_rules(text: str, label: str) -> None:
+    s = score_text(text, "auto")
+    assert (s.lang, s.label) == ("fr", label), s
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("thanks for nothing", "neg"),
+        ("Great, my order is late AGAIN 🙄", "neg"),
+        ("not bad at all", "pos"),
+        ("I love Acme", "pos"),
+        ("The parcel arrived on Tuesday", "neu"),
+    ],
+)
+def test_english_rules(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+@pytest.mark.parametrize(
+    ("plain", "emphatic"),
+    [
+        ("C'est bien", "C'est très bien"),  # intensifier
+        ("C'est nul", "C'est nuuuuul"),  # elongation
+        ("C'est nul, Acme", "C'est NUL, Acme"),  # capitals among lower case
+        ("C'est nul", "C'est nul!!!"),  # exclamation marks
+        ("This is bad", "This is really bad!!!"),
+    ],
+)
+def test_emphasis_moves_polarity_away_from_zero(plain: str, emphatic: str) -> None:
+    a, b = score_text(plain, "auto").polarity, score_text(emphatic, "auto").polarity
+    assert a != 0 and abs(b) > abs(a) and (a > 0) == (b > 0)
+
+
+def test_near_duplicates_share_a_key_and_distinct_texts_do_not() -> None:
+    a = near_duplicate_key("RT @a: Acme a menti !!! https://t.co/1")
+    assert a == near_duplicate_key("acme a MENTI @b https://t.co/2")
+    assert a == near_duplicate_key("Acme a menti 😡")
+    assert a != near_duplicate_key("Acme n'a pas menti")
+    assert near_duplicate_key("😡😡") != near_duplicate_key("👍")  # no words: the text itself
+
+
+def test_themes_rank_what_rose_merge_duplicates_and_drop_stop_words() -> None:
+    window = [
+        "Acme en panne depuis ce matin #AcmeDown",
+        "RT @x: Acme en panne depuis ce matin #AcmeDown",  # a retweet: counted once
+        "RT @y: Acme en panne depuis ce matin #AcmeDown https://t.co/q",
+        "Encore une panne chez Acme, le service client ne répond pas #AcmeDown",
+        "Service client injoignable, panne totale",
+        "The Acme outage is still going on, service client in France says nothing",
+    ]
+    baseline = [
+        "J'adore la nouvelle collection Acme",
+        "Acme collection printemps",
+        "Le service client Acme est top",
+        "Acme et moi, une longue histoire",
+    ] * 5
+    got = themes(window, baseline, top=5)
+    terms = [t for t, _ in got]
+    assert terms[0] == "panne"  # 4 of 4 distinct window posts, never in the baseline
+    assert "#acmedown" in terms
+    lifts = dict(got)
+    assert all(lifts[t] > 1 for t in terms)
+    # Stop-words and the ever-present topic name are not themes; a retweet does not add weight.
+    assert not {"le", "ne", "pas", "the", "is", "acme"} & set(terms)
+    assert lifts["#acmedown"] < lifts["panne"]

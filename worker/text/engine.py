@@ -1,0 +1,200 @@
+"""One lexicon-and-rules sentiment engine; each language brings its own `LanguagePack`.
+
+The engine follows VADER's published rules (Hutto & Gilbert, ICWSM 2014), re-implemented over a
+plain dict so that one text costs a few microseconds instead of VADER's ~50: calling
+`SentimentIntensityAnalyzer` per mention would not leave room for language detection inside the
+10,000 texts/s budget (see docs/benchmarks.md).
+
+For one cleaned text:
+
+1. Tokens: words, emoticons and emoji (`preprocess.TOKEN`); the pack may split elisions.
+2. Phrases ("merci pour rien", "thanks for nothing") are matched first and read as one valence.
+3. Each lexicon word gets its valence; a word in CAPS among lower-case words, or an elongated one
+   ("nuuuul"), is pushed further from zero; booster words up to three tokens before it scale it
+   (VADER's 0.293, decaying 5 % a step); a negation in scope flips and damps it (× -0.74).
+4. Irony: praise ("merci", "great") in a text that also complains and carries an irony marker
+   ("encore", "again", 🙄) is read as sarcasm, so the praise counts as blame.
+5. Contrast: words before the last "but"/"mais" count half, words after it 1.5 times.
+6. The sum is pushed away from zero by "!" (up to four) and by "??", then squashed into
+   [-1, 1] with VADER's normalisation x / sqrt(x² + 15).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from worker.text.preprocess import ELONGATED, squeeze_elongation
+
+B_INCR = 0.293  # VADER: mean rating increase of a booster word
+CAPS_INCR = 0.733  # VADER: mean rating increase of a word in capitals
+ELONGATION_INCR = 0.293  # tocsin: an elongated word is emphasised like a booster would
+N_SCALAR = -0.74  # VADER: a negated word flips and loses a quarter of its strength
+ALPHA = 15.0  # VADER's normalisation constant
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    """What the engine needs to know about one language."""
+
+    code: str
+    words: dict[str, float]
+    #: first token → ((following tokens, valence), ...), longest phrase first.
+    phrases: dict[str, tuple[tuple[tuple[str, ...], float], ...]]
+    boosters: dict[str, float]
+    negators: frozenset[str]
+    contrast: frozenset[str]
+    praise: frozenset[str]
+    irony_markers: frozenset[str]
+    tokenize: Callable[[str], list[str]]
+    #: Negation by a particle before the word (French "ne"/"n'"), cancelled by "que" after it.
+    particles: frozenset[str] = frozenset()
+    particle_breakers: frozenset[str] = frozenset()
+    #: Words that count only after one of the given tokens ("like" after "I", "we", "don't"...).
+    needs_before: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Words that negate only when a particle is also in scope ("ne ... plus").
+    particle_negators: frozenset[str] = frozenset()
+
+
+def build_phrases(
+    table: dict[str, float], tokenize: Callable[[str], list[str]]
+) -> tuple[dict[str, float], dict[str, tuple[tuple[tuple[str, ...], float], ...]]]:
+    """Split a 'term → valence' table into single words and token phrases."""
+    words: dict[str, float] = {}
+    grouped: dict[str, list[tuple[tuple[str, ...], float]]] = {}
+    for term, value in table.items():
+        toks = [t.lower() for t in tokenize(term)]
+        if len(toks) == 1:
+            words[toks[0]] = value
+        elif toks:
+            grouped.setdefault(toks[0], []).append((tuple(toks[1:]), value))
+    phrases = {
+        head: tuple(sorted(rest, key=lambda r: -len(r[0]))) for head, rest in grouped.items()
+    }
+    return words, phrases
+
+
+def _negated(pack: LanguagePack, low: list[str], i: int) -> bool:
+    negators = pack.negators
+    particle = False
+    start = i - 3 if i >= 3 else 0
+    for j in range(start, i):
+        w = low[j]
+        if w in negators or w.endswith("n't"):
+            return True
+        if w in pack.particles:
+            particle = True
+    if not particle:
+        return False
+    # "ne ... que" means "only", not "not".
+    return not any(w in pack.particle_breakers for w in low[i + 1 : i + 4])
+
+
+def valence(pack: LanguagePack, text: str, emoji: dict[str, float]) -> tuple[float, int]:
+    """(compound polarity in [-1, 1], number of sentiment-bearing tokens) of a cleaned text."""
+    toks = pack.tokenize(text)
+    if not toks:
+        return 0.0, 0
+    low = [t.lower() for t in toks]
+    n = len(low)
+    words, boosters, phrases = pack.words, pack.boosters, pack.phrases
+    # Capitals emphasise a word only when the rest of the text is not shouting too.
+    caps = [t.isupper() and len(t) > 1 for t in toks]
+    shouting_allowed = 0 < sum(caps) < n
+    pos: list[int] = []
+    vals: list[float] = []
+    praise_at: list[int] = []
+    has_marker = False
+    i = 0
+    while i < n:
+        w = low[i]
+        if w in pack.irony_markers:
+            has_marker = True
+        heads = phrases.get(w)
+        if heads is not None:
+            matched = False
+            for rest, v in heads:
+                k = len(rest)
+                if tuple(low[i + 1 : i + 1 + k]) == rest:
+                    if v:
+                        pos.append(i)
+                        vals.append(v)
+                    i += k + 1
+                    matched = True
+                    break
+            if matched:
+                continue
+        found: float | None = words.get(w)
+        emphasis = 0.0
+        if found is None:
+            tok = toks[i]
+            found = emoji.get(tok)
+            if found is None and tok != w:
+                found = words.get(tok)  # case-sensitive emoticons such as ":D"
+            if found is None and ELONGATED.search(w):
+                one, two = squeeze_elongation(w)
+                found = words.get(two)
+                if found is None:
+                    found = words.get(one)
+                emphasis = ELONGATION_INCR
+            if found is None:
+                i += 1
+                continue
+        v = found
+        if not v:
+            i += 1
+            continue
+        if w in boosters and i + 1 < n and low[i + 1] in words:
+            i += 1  # "super bon": "super" boosts the next word instead of counting itself
+            continue
+        need = pack.needs_before.get(w)
+        if need is not None and (i == 0 or low[i - 1] not in need):
+            i += 1
+            continue
+        sign = 1.0 if v > 0 else -1.0
+        if shouting_allowed and caps[i]:
+            v += sign * CAPS_INCR
+        v += sign * emphasis
+        for d, scale in ((1, 1.0), (2, 0.95), (3, 0.9)):
+            j = i - d
+            if j < 0:
+                break
+            b = boosters.get(low[j])
+            if b is not None:
+                v += sign * b * scale
+        if _negated(pack, low, i):
+            v *= N_SCALAR
+        if w in pack.praise and v > 0:
+            praise_at.append(len(vals))
+        pos.append(i)
+        vals.append(v)
+        i += 1
+    if not vals:
+        return 0.0, 0
+    # Irony: praise + an irony marker + a complaint elsewhere = sarcasm ("Merci, encore en panne").
+    if praise_at and has_marker:
+        praise_set = set(praise_at)
+        if any(v < 0 for k, v in enumerate(vals) if k not in praise_set):
+            for k in praise_at:
+                vals[k] = -abs(vals[k])
+    total = 0.0
+    if pack.contrast.intersection(low):
+        last = max(k for k in range(n) if low[k] in pack.contrast)
+        for p, v in zip(pos, vals, strict=True):
+            total += v * (0.5 if p < last else 1.5)
+    else:
+        total = sum(vals)
+    return _squash(total, text), len(vals)
+
+
+def _squash(total: float, text: str) -> float:
+    if total:
+        bangs = text.count("!")
+        emphasis = min(bangs, 4) * 0.292
+        questions = text.count("?")
+        if questions > 1:
+            emphasis += questions * 0.18 if questions <= 3 else 0.96
+        total += emphasis if total > 0 else -emphasis
+    compound = total / math.sqrt(total * total + ALPHA)
+    return max(-1.0, min(1.0, compound))

@@ -1,0 +1,87 @@
+"""The French language pack: textblob-fr's adjectives, tocsin's social lexicon, French rules.
+
+What lexicons miss on French social posts, and how this pack handles it:
+
+- negation "ne … pas / jamais / plus / rien": "pas", "jamais", "rien", "aucun", "sans" negate the
+  words that follow them; the particle "ne"/"n'" negates the verb after it ("je n'aime pas"),
+  unless a "que" follows ("je n'aime que ça" means "only"); "plus" boosts unless "ne" is in scope;
+- intensifiers "très, trop, vraiment, super, hyper, grave…" (boosters), and dampeners ("un peu");
+- elongations ("nuuuul"), words in capitals, "!!!" and emoji: the engine's emphasis rules;
+- slang, complaint and crisis words, and irony phrases ("merci pour rien", "on croit rêver"):
+  `data/fr_social.txt`, written for tocsin; praise next to a complaint with an irony marker
+  ("Merci Acme, encore en panne 🙄") is read as sarcasm by the engine;
+- posts written without accents ("decu", "tres"): every word also has its accent-free spelling.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from worker.text.engine import B_INCR, LanguagePack, build_phrases
+from worker.text.lexicons import (
+    DATA,
+    read_table,
+    textblob_fr_lexicon,
+    vader_lexicon,
+    with_unaccented,
+    words,
+)
+from worker.text.preprocess import TOKEN
+
+_ELISION = re.compile(r"['’]")
+
+BOOSTERS = {
+    **dict.fromkeys(
+        words(
+            "très trop vraiment tellement hyper ultra super méga archi complètement totalement "
+            "absolument carrément vachement extrêmement franchement énormément particulièrement "
+            "grave bien plus si sacrément"
+        ),
+        B_INCR,
+    ),
+    **dict.fromkeys(words("peu moyennement légèrement plutôt presque assez"), -B_INCR),
+}
+NEGATORS = frozenset(words("pas jamais rien aucun aucune sans ni guère nullement"))
+PRAISE = frozenset(
+    words(
+        "merci bravo génial géniale super top parfait parfaite félicitations chapeau formidable "
+        "excellent excellente magnifique adore aime génialissime"
+    )
+)
+IRONY_MARKERS = frozenset(words("encore toujours décidément hab habitude ironie 🙄 😒 🙃 🤡"))
+
+
+def tokenize(text: str) -> list[str]:
+    """Words with elisions split ("n'est" → "n", "est"; "j'adore" → "j", "adore")."""
+    out: list[str] = []
+    for tok in TOKEN.findall(text):
+        if "'" in tok or "’" in tok:
+            out.extend(p for p in _ELISION.split(tok) if p)
+        else:
+            out.append(tok)
+    return out
+
+
+@lru_cache(maxsize=1)
+def pack() -> LanguagePack:
+    single, phrases = build_phrases(read_table(DATA / "fr_social.txt"), tokenize)
+    lexicon = dict(textblob_fr_lexicon())
+    lexicon.update(single)
+    # Emoticons (":)", ":-(", "<3") read the same in any language.
+    lexicon.update({k: v for k, v in vader_lexicon().items() if not k.isalpha()})
+    boosters = with_unaccented(BOOSTERS)
+    return LanguagePack(
+        code="fr",
+        words=with_unaccented(lexicon),
+        phrases=phrases,
+        boosters=boosters,
+        negators=frozenset(with_unaccented(dict.fromkeys(NEGATORS, 0.0))),
+        contrast=frozenset(words("mais cependant pourtant néanmoins toutefois sauf")),
+        praise=frozenset(with_unaccented(dict.fromkeys(PRAISE, 0.0))),
+        irony_markers=frozenset(with_unaccented(dict.fromkeys(IRONY_MARKERS, 0.0))),
+        tokenize=tokenize,
+        particles=frozenset({"ne", "n"}),
+        particle_breakers=frozenset({"que", "qu"}),
+        particle_negators=frozenset({"plus", "personne"}),
+    )

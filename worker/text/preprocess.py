@@ -1,0 +1,71 @@
+"""What the analyzers read: URLs and @handles dropped, hashtags split into words, tokens.
+
+Everything here is plain string work with precompiled regular expressions, because it runs once
+per mention on the ingest path (see `bench/sentiment_bench.py` for the throughput budget).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+HANDLE = re.compile(r"@\w+")
+HASHTAG = re.compile(r"#(\w+)")
+RETWEET_PREFIX = re.compile(r"^\s*(?:rt|mt)\s+@\w+:?\s*", re.IGNORECASE)
+
+# Hashtag segmentation: a capital starts a word ("JeBoycotteAcme"), a run of capitals is an acronym
+# unless it ends a word's first letter ("SNCFenGreve" keeps "SNCF"), digits stand alone.
+_CAMEL = re.compile(r"[A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿœ]+|[A-ZÀ-ÖØ-Þ]+(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿœ]|\b|\d)|\d+")
+
+#: Word tokens: letters with inner apostrophes or hyphens ("don't", "aujourd'hui", "rip-off").
+WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+
+#: The tokens the sentiment engine reads: words, the classic emoticons, and single emoji code points.
+#: Emoji and emoticons are looked up in `lexicons.emoji_valences()`; anything else is a word.
+TOKEN = re.compile(
+    r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
+    r"|(?:[:;=8xX][\-o^']?[()\[\]dDpP/\\|*3$@]+)(?![\w])"
+    r"|(?:[)(\]\[dD][\-o^']?[:;=8])(?![\w])"
+    r"|<3+|</3"
+    r"|[\u2190-\u21ff\u2300-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]"
+)
+
+#: Three or more of the same letter: "nuuuul", "sooooo".
+ELONGATED = re.compile(r"([^\W\d_])\1{2,}")
+
+
+def split_hashtag(tag: str) -> str:
+    """'#JeBoycotteAcme' → 'Je Boycotte Acme'; 'lumio_fire' → 'lumio fire'; 'fail' → 'fail'."""
+    tag = tag.lstrip("#").replace("_", " ")
+    parts = [p for chunk in tag.split() for p in (_CAMEL.findall(chunk) or [chunk])]
+    return " ".join(parts) if parts else tag
+
+
+def _hashtag_words(m: re.Match[str]) -> str:
+    return " " + split_hashtag(m.group(1)) + " "
+
+
+def clean(text: str) -> str:
+    """Drop URLs, @handles and a leading 'RT @x:', turn hashtags into words, squeeze spaces."""
+    text = RETWEET_PREFIX.sub("", text)
+    text = URL.sub(" ", text)
+    text = HANDLE.sub(" ", text)
+    if "#" in text:
+        text = HASHTAG.sub(_hashtag_words, text)
+    return " ".join(text.split())
+
+
+def strip_accents(s: str) -> str:
+    """'déçu' → 'decu': French posts often drop accents, lexicons keep them."""
+    if s.isascii():
+        return s
+    return "".join(c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn")
+
+
+def squeeze_elongation(word: str) -> tuple[str, str]:
+    """Two candidate spellings of an elongated word: runs cut to one letter and to two.
+
+    'nuuuul' → ('nul', 'nuul'); 'coooool' → ('col', 'cool'). The caller tries both in its lexicon.
+    """
+    return ELONGATED.sub(r"\1", word), ELONGATED.sub(r"\1\1", word)
