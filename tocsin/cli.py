@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 _DELEGATED = {
     "score-text": ("worker.text.cli", "score_text_main"),
     "detect-series": ("worker.detection.cli", "detect_series_main"),
-    "backtest": ("worker.detection.cli", "backtest_main"),
+    "backtest": ("tocsin.backtest", "backtest_main"),
 }
 
 

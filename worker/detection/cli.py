@@ -105,13 +105,3 @@ def detect_series_main(argv: Sequence[str]) -> int:
         return 2
     print(f"{alerts} alert(s) written to {args.out}", file=sys.stderr)
     return 0
-
-
-def backtest_main(argv: Sequence[str]) -> int:
-    """`tocsin backtest` is planned (issue 3) but not built: say so instead of failing oddly."""
-    print(
-        "tocsin backtest: not available yet. Meanwhile `tocsin replay FILE --config tocsin.toml "
-        "--out DIR` writes the signals and incidents that FILE would have raised.",
-        file=sys.stderr,
-    )
-    return 2
