@@ -200,7 +200,7 @@ def render(reports: Sequence[TopicReport], labelled: bool) -> str:
                 )
                 if delays:
                     lines.append(
-                        f"  detection delay: median {_minutes(statistics.median(delays))}, "
+                        f"  detection delay: median {_minutes(timedelta(seconds=statistics.median(d.total_seconds() for d in delays)))}, "
                         f"worst {_minutes(max(delays))}"
                     )
                 for i, e in enumerate(r.events):
