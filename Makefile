@@ -40,6 +40,7 @@ format: venv
 bench: venv
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/nab_bench.py
+	$(PY) bench/detect_latency.py
 	$(PY) bench/sentiment_bench.py
 
 clean:

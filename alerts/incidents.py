@@ -1,7 +1,9 @@
 """The incident state machine over plain data (no database, time is an argument).
 
 States: triggered → acknowledged → resolved, plus snoozed. For a topic and new signals:
-1. No open incident → open one: severity is the worst signal's, kinds and peak from the signals.
+1. No open incident → open one: severity is the worst signal's, kinds and peak from the signals —
+   unless every signal is about the watch itself (`silence`, `source_down`): those are recorded
+   and join an open incident, but a quiet topic or a broken feed never pages on its own.
 2. An open incident → update it: kinds grow, the peak rises, and severity can only get worse
    (lower number) while it is open. Never a second incident for the topic.
 3. No new signal for `auto_resolve_minutes` → resolve.
@@ -13,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from worker.detection.core import WATCH_KINDS
 
 TRIGGERED, ACKNOWLEDGED, RESOLVED, SNOOZED = "triggered", "acknowledged", "resolved", "snoozed"
 OPEN_STATES = (TRIGGERED, ACKNOWLEDGED, SNOOZED)
@@ -58,7 +62,16 @@ def decide(current: IncidentFacts | None, signals: Sequence[SignalFact]) -> Deci
     peak = max(s.observed for s in signals)
     last = max(s.at for s in signals)
     if current is None or current.state == RESOLVED:
-        return Decision("open", worst, kinds, peak, last)
+        if set(kinds) <= WATCH_KINDS:
+            return decide(current, [])
+        crisis = [x for x in signals if x.kind not in WATCH_KINDS]
+        return Decision(
+            "open",
+            min(x.severity for x in crisis),
+            kinds,
+            max(x.observed for x in crisis),
+            last,
+        )
     severity = min(current.severity, worst)
     return Decision(
         "update",

@@ -7,6 +7,12 @@
 2. Scores with SHARED/nab_score.py: the `alert` column at one fixed threshold (0.5) — the number
    that counts — and, for reference, `anomaly_score` with the threshold swept on the same files.
 3. Prints the false-positive rows at the default and the detector's per-point throughput.
+4. Runs an open-source peer in the same process on the same files: LinkedIn's luminol (Apache-2.0,
+   its default bitmap detector), scored the same two ways — its own anomalies (one alert at each
+   anomaly's peak: luminol's default decision) and its scores with the threshold swept — with its
+   per-point throughput. Luminol looks at future points too (its bitmap compares the windows
+   before and after each point), so it is not a causal, live-usable detector; it is here as the
+   yardstick the issue names.
 The data stay in SHARED; nothing is copied into the repository.
 """
 
@@ -38,6 +44,28 @@ def load_scorer(shared: Path):  # type: ignore[no-untyped-def]
     return mod
 
 
+def luminol_frames(ts: list[str], values: list[float]) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """(one alert per luminol anomaly, luminol scores scaled to [0, 1], seconds taken)."""
+    import numpy
+
+    if not hasattr(numpy, "asscalar"):  # luminol 0.4 predates NumPy 1.23's removal of asscalar
+        numpy.asscalar = lambda a: a.item()  # type: ignore[attr-defined]
+    from luminol.anomaly_detector import AnomalyDetector
+
+    t0 = time.perf_counter()
+    detector = AnomalyDetector({i: float(v) for i, v in enumerate(values)})
+    scores = detector.get_all_scores()
+    anomalies = detector.get_anomalies()
+    seconds = time.perf_counter() - t0
+    s = np.array(scores.values, dtype=float)
+    s = s / s.max() if s.max() > 0 else s
+    alert = np.zeros(len(values))
+    for a in anomalies:
+        alert[int(a.exact_timestamp)] = 1.0
+    base = pd.DataFrame({"timestamp": ts, "value": values})
+    return base.assign(anomaly_score=alert), base.assign(anomaly_score=s), seconds
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -48,8 +76,8 @@ def main() -> int:
     if not files:
         print(f"no NAB files under {args.shared}", file=sys.stderr)
         return 2
-    alerts, scores = {}, {}
-    points, seconds = 0, 0.0
+    alerts, scores, peer_alerts, peer_scores = {}, {}, {}, {}
+    points, seconds, peer_seconds = 0, 0.0, 0.0
     for f in files:
         out = args.out / f.name
         detect_series(f, out)
@@ -61,6 +89,9 @@ def main() -> int:
         scores[key] = df[["timestamp", "value", "anomaly_score"]]
         _, values, width = read_series(f)
         v = np.array(values)
+        ts = [str(x) for x in df["timestamp"]]
+        peer_alerts[key], peer_scores[key], took = luminol_frames(ts, [float(x) for x in values])
+        peer_seconds += took
         t0 = time.perf_counter()
         for _ in range(3):
             detect(v, width, DEFAULT)
@@ -68,6 +99,8 @@ def main() -> int:
         points += len(v)
     fixed = nab.score(alerts, thresholds={p: 0.5 for p in nab.PROFILE_ORDER})
     swept = nab.score(scores)
+    peer_fixed = nab.score(peer_alerts, thresholds={p: 0.5 for p in nab.PROFILE_ORDER})
+    peer_swept = nab.score(peer_scores)
     windows = sum(len(nab.load_windows()[k]) for k in alerts)
     print(
         f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
@@ -90,6 +123,19 @@ def main() -> int:
     print(
         f"throughput: {points / seconds:,.0f} points/s ({points} points in {seconds:.2f} s, whole-series batch)"
     )
+    print("\npeer, same run: luminol 0.4 (bitmap detector, default settings)")
+    for profile in nab.PROFILE_ORDER:
+        f_, s_ = peer_fixed[profile], peer_swept[profile]
+        print(
+            f"{profile:20s} its own anomalies: {f_['normalized']:6.1f}   "
+            f"swept score: {s_['normalized']:6.1f} (threshold {s_['threshold']})"
+        )
+    pstd = peer_fixed["standard"]
+    print(
+        f"standard, its own anomalies: windows detected {pstd['windows_detected']}/"
+        f"{pstd['windows']}, false-positive rows {pstd['fp_rows']}"
+    )
+    print(f"throughput: {points / peer_seconds:,.0f} points/s")
     return 0
 
 

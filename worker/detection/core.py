@@ -82,6 +82,14 @@ class DetectionSettings:
     #: Volume and negative-surge signals wait for this much history: with less than a day there
     #: is no "usual for this time of day" to compare with, and a first morning is not a crisis.
     warmup_hours: float = 24.0
+    #: Crisis vocabulary: fewest term hits in the window for it to count as risen (with `alpha`).
+    min_crisis_terms: int = 5
+    #: A platform that goes silent is reported only if even its quiet days (lower quartile) bring
+    #: at least this many posts in a window: P(0 posts) is then below e^-10.
+    silence_min_expected: float = 10.0
+    #: A platform counts as "rising" for the spread amplifier at this many posts in the window
+    #: and `min_ratio` × its usual.
+    spread_min_count: int = 3
     crisis_terms: tuple[str, ...] = CRISIS_TERMS_EN + CRISIS_TERMS_FR
     extra_crisis_terms: tuple[str, ...] = field(default=())
 
@@ -127,8 +135,17 @@ class _Baseline:
     low: float
     high: float
     spread: float
-    neg_share: float
     label: str
+
+
+def _value(b: Bucket, value: str) -> int:
+    if value == "volume":
+        return _effective(b)
+    if value == "negative":
+        return b.negative
+    if value == "crisis":
+        return b.crisis_terms
+    return b.count
 
 
 def _baseline(buckets: Sequence[Bucket], n: int, value: str, s: DetectionSettings) -> _Baseline:
@@ -142,12 +159,12 @@ def _baseline(buckets: Sequence[Bucket], n: int, value: str, s: DetectionSetting
     while end - n - k * period >= 0 and k <= 8:
         a, b = end - n - k * period, end - k * period
         window = buckets[a:b]
-        sums.append(float(sum(_effective(x) if value == "volume" else x.negative for x in window)))
+        sums.append(float(sum(_value(x, value) for x in window)))
         k += 1
     if not sums:
         # Less than a day of history: the mean of every earlier window-sized slice.
         prior = buckets[: end - n]
-        total = sum(_effective(x) if value == "volume" else x.negative for x in prior)
+        total = sum(_value(x, value) for x in prior)
         mean = total * n / max(1, len(prior))
         sums = [mean]
     sums.sort()
@@ -157,10 +174,18 @@ def _baseline(buckets: Sequence[Bucket], n: int, value: str, s: DetectionSetting
         else (sums[len(sums) // 2 - 1] + sums[len(sums) // 2]) / 2
     )
     q1, q3 = sums[len(sums) // 4], sums[(3 * len(sums)) // 4]
-    history = buckets[: end - n][-per_week:]
-    total = sum(_texts(x) for x in history)
-    share = sum(x.negative for x in history) / total if total else 0.0
-    return _Baseline(max(med, s.min_expected), q1, max(q3, med), max(0.0, q3 - q1), share, label)
+    return _Baseline(max(med, s.min_expected), q1, max(q3, med), max(0.0, q3 - q1), label)
+
+
+def _usual_negative_share(buckets: Sequence[Bucket], n: int, s: DetectionSettings) -> float:
+    """Negative texts / distinct texts over the week before the window."""
+    per_week = 7 * 86_400 // s.bucket_seconds
+    history = buckets[: len(buckets) - n][-per_week:]
+    total = negative = 0
+    for x in history:
+        total += x.texts or x.count
+        negative += x.negative
+    return negative / total if total else 0.0
 
 
 def _tail(observed: float, expected: float, spread: float) -> float:
@@ -231,6 +256,7 @@ def evaluate(
     signals: list[Signal] = []
 
     vol = _baseline(buckets, n, "volume", s)
+    usual_share = _usual_negative_share(buckets, n, s)
     p_vol = _tail(authors, vol.expected, vol.spread)
     ratio = authors / vol.expected
     tags = _hashtags(in_window)
@@ -241,7 +267,7 @@ def evaluate(
         text = (
             f"Mentions of {topic}: {count} in the last {s.window_minutes} minutes, "
             f"{ratio:.1f}× the usual for a {when} (expected {vol.low:.0f}–{vol.high:.0f}); "
-            f"{share:.0%} negative vs {vol.neg_share:.0%} usually; {authors} distinct authors{led}"
+            f"{share:.0%} negative vs {usual_share:.0%} usually; {authors} distinct authors{led}"
             f"{storm_note}."
         )
         signals.append(
@@ -264,7 +290,7 @@ def evaluate(
                         "count": count,
                         "negative": negative,
                         "negative_share": share,
-                        "baseline_negative_share": vol.neg_share,
+                        "baseline_negative_share": usual_share,
                         "baseline_by": vol.label,
                         "hashtags": tags,
                         "distinct_texts": texts,
@@ -281,12 +307,12 @@ def evaluate(
         warmed_up
         and negative >= s.min_negative
         and p_neg <= s.alpha
-        and share >= vol.neg_share + s.min_share_rise
+        and share >= usual_share + s.min_share_rise
     ):
         ratio_neg = negative / max(neg.expected, s.min_expected / 2)
         text = (
             f"Negative mentions of {topic}: {negative} in the last {s.window_minutes} minutes "
-            f"({share:.0%} of {texts} distinct texts) vs {vol.neg_share:.0%} usually for a {when}"
+            f"({share:.0%} of {texts} distinct texts) vs {usual_share:.0%} usually for a {when}"
             f"; {ratio_neg:.1f}× the usual negative count{led}{storm_note}."
         )
         signals.append(
@@ -308,7 +334,7 @@ def evaluate(
                     {
                         "count": count,
                         "negative_share": share,
-                        "baseline_negative_share": vol.neg_share,
+                        "baseline_negative_share": usual_share,
                         "hashtags": tags,
                         "distinct_texts": texts,
                         "copies": copies,
@@ -346,4 +372,186 @@ def evaluate(
                 )
             )
             break
+    signals = _amplify(
+        topic, signals, buckets, n, s, warmed_up, in_window, per_platform, start, end
+    )
+    signals += _silence(topic, buckets, n, s, warmed_up, per_platform, source_health, start, end)
     return signals
+
+
+#: Platforms that are news, not social posts: a rise there is "news pickup".
+NEWS_PLATFORMS = frozenset({"rss", "news"})
+#: Signal kinds that describe the watch itself rather than a crisis: they never open an incident.
+WATCH_KINDS = frozenset({"silence", "source_down"})
+
+
+def _crisis_words(mentions: Sequence[Mention], terms: Sequence[str]) -> list[tuple[str, int]]:
+    import re
+
+    found: Counter[str] = Counter()
+    for term in dict.fromkeys(t.lower() for t in terms):  # EN and FR share "boycott"
+        pattern = re.compile(r"(?<!\w)" + re.escape(term) + r"(?!\w)", re.IGNORECASE)
+        hits = sum(1 for m in mentions if pattern.search(m.text))
+        if hits:
+            found[term.lower()] += hits
+    return found.most_common(3)
+
+
+def _rising_platforms(
+    per_platform: Mapping[str, Sequence[Bucket]] | None, n: int, s: DetectionSettings
+) -> list[str]:
+    rising = []
+    for platform, series in sorted((per_platform or {}).items()):
+        if len(series) < n + 1:
+            continue
+        observed = sum(b.count for b in series[-n:])
+        usual = _baseline(series, n, "count", s).expected
+        if observed >= s.spread_min_count and observed >= s.min_ratio * usual:
+            rising.append(platform)
+    return rising
+
+
+def _amplify(
+    topic: str,
+    signals: list[Signal],
+    buckets: Sequence[Bucket],
+    n: int,
+    s: DetectionSettings,
+    warmed_up: bool,
+    in_window: Sequence[Mention],
+    per_platform: Mapping[str, Sequence[Bucket]] | None,
+    start: datetime,
+    end: datetime,
+) -> list[Signal]:
+    """Crisis vocabulary, spread across platforms and news pickup each raise the severity of a
+    volume or negative signal by one level (two at most, never past SEV1) and say so; crisis
+    vocabulary that rose on its own is a `crisis_terms` signal (docs/detection.md)."""
+    crisis = sum(b.crisis_terms for b in buckets[-n:])
+    base = _baseline(buckets, n, "crisis", s)
+    p_crisis = _tail(crisis, base.expected, base.spread)
+    crisis_rose = warmed_up and crisis >= s.min_crisis_terms and p_crisis <= s.alpha
+    words = _crisis_words(in_window, s.all_crisis_terms) if crisis_rose else []
+    rising = _rising_platforms(per_platform, n, s)
+    news = [p for p in rising if p in NEWS_PLATFORMS]
+    notes, bump = [], 0
+    if crisis_rose:
+        listed = ", ".join(f"“{w}” ×{k}" for w, k in words) or f"{crisis} hits"
+        notes.append(f"crisis words up ({listed}; {base.expected:.0f} usual)")
+        bump += 1
+    if len(rising) >= 2:
+        notes.append(f"rising on {len(rising)} platforms ({', '.join(rising)})")
+        bump += 1
+    if news:
+        notes.append(f"picked up by the news ({', '.join(news)})")
+        bump += 1
+    bump = min(bump, 2)
+    out: list[Signal] = []
+    for sig in signals:
+        if sig.kind in ("volume_spike", "negative_surge") and notes:
+            details = dict(sig.evidence.details)
+            details["amplifiers"] = notes
+            details["severity_before_amplifiers"] = sig.severity
+            sig = replace(
+                sig,
+                severity=max(1, sig.severity - bump),
+                explanation=sig.explanation.rstrip(".") + "; " + "; ".join(notes) + ".",
+                evidence=replace(sig.evidence, details=details),
+            )
+        out.append(sig)
+    if crisis_rose and not any(x.kind in ("volume_spike", "negative_surge") for x in out):
+        listed = ", ".join(f"“{w}” ×{k}" for w, k in words) or "crisis vocabulary"
+        out.append(
+            Signal(
+                topic,
+                "crisis_terms",
+                end,
+                round(1 - p_crisis, 6),
+                3,
+                f"Crisis words in mentions of {topic}: {crisis} in the last {s.window_minutes} "
+                f"minutes where {base.expected:.0f} are usual ({listed}).",
+                Evidence(
+                    start,
+                    end,
+                    float(crisis),
+                    base.expected,
+                    base.low,
+                    base.high,
+                    1 - p_crisis,
+                    {"terms": dict(words), "rising_platforms": rising},
+                ),
+                _top([m for m in in_window if any(w in m.text.lower() for w, _ in words)]),
+            )
+        )
+    return out
+
+
+def _silence(
+    topic: str,
+    buckets: Sequence[Bucket],
+    n: int,
+    s: DetectionSettings,
+    warmed_up: bool,
+    per_platform: Mapping[str, Sequence[Bucket]] | None,
+    source_health: Mapping[str, bool] | None,
+    start: datetime,
+    end: datetime,
+) -> list[Signal]:
+    """A platform that usually talks about the topic and went quiet: `source_down` when its
+    source is failing (a broken feed is not silence), else `silence` (nobody is talking)."""
+    if not warmed_up:
+        return []
+    health = source_health or {}
+    quiet: dict[str, list[tuple[str, _Baseline]]] = {"silence": [], "source_down": []}
+    series_by = dict(per_platform or {})
+    # Platforms whose source exists but brought nothing at all have no series: judge them too.
+    for platform in health:
+        series_by.setdefault(platform, [])
+    for platform, series in sorted(series_by.items()):
+        if len(series) < n + 1:
+            if health.get(platform) is False and sum(b.count for b in buckets[-n:]) == 0:
+                quiet["source_down"].append((platform, _baseline(buckets, n, "count", s)))
+            continue
+        if sum(b.count for b in series[-n:]):
+            continue
+        usual = _baseline(series, n, "count", s)
+        if usual.low < s.silence_min_expected:
+            continue
+        kind = "source_down" if health.get(platform) is False else "silence"
+        quiet[kind].append((platform, usual))
+    out = []
+    for kind, items in quiet.items():
+        if not items:
+            continue
+        where = ", ".join(f"{p} ({b.low:.0f}–{b.high:.0f} usual)" for p, b in items)
+        if kind == "source_down":
+            text = (
+                f"No mentions of {topic} from {where} in the last {s.window_minutes} minutes, "
+                "and the source is failing: this is a broken feed, not a quiet topic."
+            )
+        else:
+            text = (
+                f"No mentions of {topic} on {where} in the last {s.window_minutes} minutes, "
+                "although the source answers: people have stopped talking about it there."
+            )
+        expected = sum(b.expected for _, b in items)
+        out.append(
+            Signal(
+                topic,
+                kind,
+                end,
+                0.99,
+                4,
+                text,
+                Evidence(
+                    start,
+                    end,
+                    0.0,
+                    expected,
+                    sum(b.low for _, b in items),
+                    sum(b.high for _, b in items),
+                    0.99,
+                    {"platforms": [p for p, _ in items]},
+                ),
+            )
+        )
+    return out
