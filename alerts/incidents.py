@@ -57,21 +57,16 @@ def decide(current: IncidentFacts | None, signals: Sequence[SignalFact]) -> Deci
         return Decision(
             "none", current.severity, current.kinds, current.peak, current.last_signal_at
         )
-    worst = min(s.severity for s in signals)
     kinds = tuple(sorted({s.kind for s in signals}))
-    peak = max(s.observed for s in signals)
     last = max(s.at for s in signals)
     if current is None or current.state == RESOLVED:
-        if set(kinds) <= WATCH_KINDS:
+        crisis = [s for s in signals if s.kind not in WATCH_KINDS]
+        if not crisis:
             return decide(current, [])
-        crisis = [x for x in signals if x.kind not in WATCH_KINDS]
-        return Decision(
-            "open",
-            min(x.severity for x in crisis),
-            kinds,
-            max(x.observed for x in crisis),
-            last,
-        )
+        severity = min(s.severity for s in crisis)
+        return Decision("open", severity, kinds, max(s.observed for s in crisis), last)
+    worst = min(s.severity for s in signals)
+    peak = max(s.observed for s in signals)
     severity = min(current.severity, worst)
     return Decision(
         "update",

@@ -66,6 +66,21 @@ def luminol_frames(ts: list[str], values: list[float]) -> tuple[pd.DataFrame, pd
     return base.assign(anomaly_score=alert), base.assign(anomaly_score=s), seconds
 
 
+def report(nab, fixed, swept, fixed_name: str, swept_name: str, default_name: str) -> None:  # type: ignore[no-untyped-def]
+    """Per profile, the fixed-decision and swept scores; then windows and FP rows at the fixed one."""
+    for profile in nab.PROFILE_ORDER:
+        f_, s_ = fixed[profile], swept[profile]
+        print(
+            f"{profile:20s} {fixed_name}: {f_['normalized']:6.1f}   "
+            f"{swept_name}: {s_['normalized']:6.1f} (threshold {s_['threshold']})"
+        )
+    std = fixed["standard"]
+    print(
+        f"standard, {default_name}: windows detected {std['windows_detected']}/{std['windows']}, "
+        f"false-positive rows {std['fp_rows']}"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -109,32 +124,12 @@ def main() -> int:
         f"files: {len(files)}, labelled windows: {windows}, alerts raised: "
         f"{int(sum(d['anomaly_score'].sum() for d in alerts.values()))}"
     )
-    for profile in nab.PROFILE_ORDER:
-        f_, s_ = fixed[profile], swept[profile]
-        print(
-            f"{profile:20s} default alert column: {f_['normalized']:6.1f}   "
-            f"swept anomaly_score: {s_['normalized']:6.1f} (threshold {s_['threshold']})"
-        )
-    std = fixed["standard"]
-    print(
-        f"standard at default: windows detected {std['windows_detected']}/{std['windows']}, "
-        f"false-positive rows {std['fp_rows']}"
-    )
+    report(nab, fixed, swept, "default alert column", "swept anomaly_score", "at default")
     print(
         f"throughput: {points / seconds:,.0f} points/s ({points} points in {seconds:.2f} s, whole-series batch)"
     )
     print("\npeer, same run: luminol 0.4 (bitmap detector, default settings)")
-    for profile in nab.PROFILE_ORDER:
-        f_, s_ = peer_fixed[profile], peer_swept[profile]
-        print(
-            f"{profile:20s} its own anomalies: {f_['normalized']:6.1f}   "
-            f"swept score: {s_['normalized']:6.1f} (threshold {s_['threshold']})"
-        )
-    pstd = peer_fixed["standard"]
-    print(
-        f"standard, its own anomalies: windows detected {pstd['windows_detected']}/"
-        f"{pstd['windows']}, false-positive rows {pstd['fp_rows']}"
-    )
+    report(nab, peer_fixed, peer_swept, "its own anomalies", "swept score", "its own anomalies")
     print(f"throughput: {points / peer_seconds:,.0f} points/s")
     return 0
 

@@ -199,8 +199,9 @@ def render(reports: Sequence[TopicReport], labelled: bool) -> str:
                     f"recall {r.recall:.2f} ({len(r.found)}/{len(r.events)} events found)"
                 )
                 if delays:
+                    median = timedelta(seconds=statistics.median(d.total_seconds() for d in delays))
                     lines.append(
-                        f"  detection delay: median {_minutes(timedelta(seconds=statistics.median(d.total_seconds() for d in delays)))}, "
+                        f"  detection delay: median {_minutes(median)}, "
                         f"worst {_minutes(max(delays))}"
                     )
                 for i, e in enumerate(r.events):

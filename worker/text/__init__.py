@@ -25,9 +25,18 @@ from itertools import pairwise
 
 from worker.model import NEG, NEU, POS, Scored
 from worker.text import english, french
-from worker.text.engine import LanguagePack, valence
+from worker.text.engine import valence
 from worker.text.lexicons import DATA, emoji_valences
-from worker.text.preprocess import HASHTAG, URL, WORD, clean, split_hashtag, strip_accents
+from worker.text.preprocess import (
+    HANDLE,
+    HASHTAG,
+    RETWEET_PREFIX,
+    URL,
+    WORD,
+    clean,
+    split_hashtag,
+    strip_accents,
+)
 
 __all__ = [
     "UNKNOWN",
@@ -97,10 +106,6 @@ def detect_language(text: str) -> str:
     return _detect(clean(text))
 
 
-def _packs() -> dict[str, LanguagePack]:
-    return {"en": english.pack(), "fr": french.pack()}
-
-
 def _label(polarity: float) -> str:
     if polarity >= LABEL_THRESHOLD:
         return POS
@@ -120,19 +125,15 @@ def score_text(text: str, lang: str = "auto") -> Scored:
     )
 
 
-_RT = re.compile(r"^\s*(?:rt|mt)\s+@\w+:?\s*", re.IGNORECASE)
-_HANDLE = re.compile(r"@\w+")
-
-
 def near_duplicate_key(text: str) -> str:
     """The same key for identical or near-identical texts (retweets, copy-paste storms).
 
     A retweet prefix, URLs, @handles, case, accents, punctuation, digits and emoji do not count:
     "RT @a: Acme a menti !!! https://t.co/1" and "acme a menti @b https://t.co/2" share a key.
     """
-    text = _RT.sub("", text)
+    text = RETWEET_PREFIX.sub("", text)
     text = URL.sub(" ", text)
-    text = _HANDLE.sub(" ", text)
+    text = HANDLE.sub(" ", text)
     words = WORD.findall(strip_accents(text.lower()))
     # A post with no words at all (emoji only) is its own text, not a duplicate of every other.
     return " ".join(words)[:64] or " ".join(text.split())[:64]
@@ -141,7 +142,7 @@ def near_duplicate_key(text: str) -> str:
 def _terms(text: str, stop: frozenset[str]) -> set[str]:
     """Hashtags (as written, lower-cased, with '#') and the words and two-word phrases of a text."""
     tags = {"#" + h.lower() for h in HASHTAG.findall(text)}
-    body = HASHTAG.sub(" ", _HANDLE.sub(" ", URL.sub(" ", text)))
+    body = HASHTAG.sub(" ", HANDLE.sub(" ", URL.sub(" ", text)))
     out: set[str] = set(tags)
     # Phrases do not run across punctuation: "panne. Merci" is not a phrase.
     for chunk in re.split(r"[.,;:!?()\[\]\"«»…]+", body):
@@ -159,8 +160,9 @@ def themes(
 
     Near-duplicates (retweets, copy-paste storms) count once on each side. A term needs at least
     two distinct posts in the window; lift is its share of window posts over its (add-one smoothed)
-    share of baseline posts, and only terms that rose (lift > 1) are listed. A phrase replaces its words when it is at least as frequent, so
-    "service client" is listed instead of "service" and "client".
+    share of baseline posts, and only terms that rose (lift > 1) are listed. A phrase replaces its
+    words when it is at least as frequent, so "service client" is listed instead of "service" and
+    "client".
     """
     stop = stop_words()
 
