@@ -57,6 +57,32 @@ def test_a_clear_surge_alerts_once_at_its_start() -> None:
     assert result.expected[onset] < 100  # judged against the usual level, not the surge
 
 
+def test_one_freak_spike_does_not_mask_the_next_real_event() -> None:
+    # A ten-minute freak spike far bigger than anything else, then, two days later, a smaller
+    # but sustained story. The reference is the *second* most surprising day of the last two
+    # weeks, so the freak spike alone does not raise the bar for the story.
+    series = daily_pattern(9, 40, seed=3)
+    spike = 5 * PER_DAY + 40
+    series[spike : spike + 2] += 3000
+    story = 7 * PER_DAY + 150
+    series[story : story + 18] += 150  # an hour and a half at about three times the usual
+    result = detect(series, STEP)
+    (alerts,) = np.nonzero(result.alert)
+    assert [a for a in alerts if a >= story] and story <= alerts[-1] <= story + 18
+    assert spike <= alerts[0] <= spike + 1
+
+
+def test_a_topic_that_bursts_every_day_stops_paging_on_its_bursts() -> None:
+    series = daily_pattern(16, 40, seed=5)
+    rng = np.random.default_rng(11)
+    for day in range(16):
+        at = day * PER_DAY + int(rng.integers(0, PER_DAY - 12))
+        series[at : at + 12] += 200  # the same hour-long burst, every day, at any time
+    (alerts,) = np.nonzero(detect(series, STEP).alert)
+    assert len(alerts) <= 3  # learned within the first days
+    assert all(a < 5 * PER_DAY for a in alerts)
+
+
 def test_three_posts_on_a_silent_topic_do_not_page() -> None:
     series = np.zeros(4 * PER_DAY)
     series[3 * PER_DAY + 50] = 3

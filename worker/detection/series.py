@@ -13,12 +13,19 @@ buckets before t (causal):
    log(1 + count) − log(1 + expected) over the previous `spread_days`, refreshed every hour.
    It sets the size of a negative-binomial distribution (variance μ + μ²/r, r = k / spread²).
 3. **Surprise** — the negative-binomial tail probability of the count summed over the last k
-   buckets, for each k in `windows` (15 minutes and an hour at 5-minute buckets), as
+   buckets, for each k in `windows` (15 minutes, an hour and three hours), as
    −log10(p): count statistics, not z-scores, so 3 posts on a topic that sees 0.5 does not page.
-4. **Trust** — the surprise is compared with the largest surprise of the previous
-   `memory_days` (and never less than `min_surprise`): a topic that bursts every day needs a
-   bigger burst to page than one that never does. `anomaly_score = ratio / (ratio + 1)`, where
-   ratio = surprise / reference; 0.5 means "as surprising as anything in the last days".
+4. **Trust** — the surprise is compared with the topic's own record: the peak surprise of each
+   of the previous `memory_days` days (day = the 24 hours ending at each earlier point), and
+   the `memory_rank`-th largest of those peaks is the reference (never less than
+   `min_surprise`). With the defaults a burst pages when it is more surprising than the
+   *second* most surprising day of the last two weeks: a topic that bursts every day needs a
+   bigger burst than one that never does, and one freak spike does not mask the next real
+   event for days (the largest peak is set aside). On a topic with no real events the chance
+   that a given day beats that reference is at most rank / (days + 1) = 2/15, so noise alone
+   pages about once a week at most, and less after `min_surprise`.
+   `anomaly_score = ratio / (ratio + 1)`, where ratio = surprise / reference; 0.5 means
+   "as surprising as the reference day".
 5. **One alert per event** — a bucket alerts when its score reaches `alert_score` and no alert
    was raised in the previous `cooldown_hours`; scores that do not beat the highest score of the
    cooldown window are reported as 0, so every threshold gives event onsets, not every bucket
@@ -50,8 +57,9 @@ class SeriesSettings:
     min_expected: float = 3.0
     spread_days: float = 3.0
     min_spread: float = 0.05
-    windows_minutes: tuple[int, ...] = (15, 60)
-    memory_days: float = 3.0
+    windows_minutes: tuple[int, ...] = (15, 60, 180)
+    memory_days: int = 14
+    memory_rank: int = 2
     min_surprise: float = 6.0
     alert_score: float = 0.5
     cooldown_hours: float = 12.0
@@ -146,6 +154,20 @@ def _trailing_max(x: Array, width: int) -> Array:
     return m[width - 1 : width - 1 + len(x)]
 
 
+def reference(sup: Array, per_day: int, s: SeriesSettings = DEFAULT) -> Array:
+    """The `memory_rank`-th largest daily peak surprise of the previous `memory_days` days."""
+    n = len(sup)
+    day_peak = _trailing_max(sup, per_day)  # peak of the 24 hours before each point
+    peaks = np.zeros((max(1, s.memory_days), n))
+    for j in range(s.memory_days):
+        lag = j * per_day
+        if lag < n:
+            peaks[j, lag:] = day_peak[: n - lag]
+    rank = min(max(1, s.memory_rank), len(peaks))
+    kth = -np.partition(-peaks, rank - 1, axis=0)[rank - 1]
+    return np.fmax(kth, s.min_surprise)
+
+
 def detect(values: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT) -> SeriesResult:
     """Score and alert every bucket of a count series (see the module docstring)."""
     v = np.asarray(values, dtype=np.float64)
@@ -154,8 +176,7 @@ def detect(values: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT) -> S
     n = len(v)
     per_day = max(1, round(86400 / bucket_seconds))
     mu, sup = surprise(v, bucket_seconds, s)
-    reference = np.fmax(_trailing_max(sup, max(1, int(s.memory_days * per_day))), s.min_surprise)
-    ratio = sup / reference
+    ratio = sup / reference(sup, per_day, s)
     score = ratio / (ratio + 1.0)
     score[: int(s.warmup_days * per_day)] = 0.0
     cooldown = max(1, int(s.cooldown_hours * 3600 / bucket_seconds))
