@@ -50,6 +50,7 @@ EVENT_TEXT = {
     "opened": "Incident opened",
     "updated": "New signal",
     "severity_raised": "Severity raised",
+    "escalated_severe": "Now severe: leadership paged",
     "step_fired": "Escalation step {step} sent",
     "acknowledged": "Acknowledged by {actor}",
     "resolved": "Resolved ({reason})",

@@ -110,6 +110,7 @@ def observe(
         if decision.action == "update" and current is not None:
             inc = current
             worsened = decision.worsened
+            previous = inc.severity
             inc.severity, inc.kinds, inc.peak = (
                 decision.severity,
                 list(decision.kinds),
@@ -128,6 +129,7 @@ def observe(
                 kinds=list(decision.kinds),
                 signals=[s.id for s in sigs],
             )
+            _page_leadership_if_now_severe(session, inc, previous, now)
         if inc is None:
             continue
         for s in sigs:
@@ -135,6 +137,27 @@ def observe(
         touched.append(inc.id)
     session.flush()
     return touched
+
+
+def _page_leadership_if_now_severe(
+    session: Session, inc: Incident, previous: int, now: datetime
+) -> None:
+    """An unacknowledged incident that worsens to the policy's `severe_at` reaches leadership
+    now, as it would have with the first page had it been that severe when it opened: the
+    escalation jumps to its last step, due at once (the escalation tick sends it)."""
+    snap = inc.policy
+    steps = snap.get("steps", [])
+    severe_at = int(snap.get("severe_at") or 0)
+    last = len(steps) - 1
+    if not severe_at or last < 1 or inc.state != TRIGGERED:
+        return
+    if not (inc.severity <= severe_at < previous) or inc.next_step > last:
+        return
+    if inc.next_step == 0:
+        return  # the first page has not gone yet: it will include leadership (escalation.targets)
+    inc.next_step = last
+    inc.next_due_at = now
+    _event(session, inc.id, now, "escalated_severe", severity=inc.severity, step=last)
 
 
 def _try_open(

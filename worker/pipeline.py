@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,9 +19,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from worker.config import Config
+from worker.detection.core import DetectionSettings
+from worker.detection.series import VolumeState
 from worker.ingest import bucket_start
 from worker.model import Bucket, Mention, Signal
-from worker.storage.models import BucketRow, MentionRow, SignalRow, Source
+from worker.storage.models import BucketRow, MentionRow, SignalRow, Source, VolumeStateRow
 
 HISTORY = timedelta(days=28)
 
@@ -234,17 +236,79 @@ def store_signals(session: Session, signals: Sequence[Signal]) -> list[int]:
     return ids
 
 
+def load_volume_state(
+    session: Session, topic: str, buckets: Sequence[Bucket], settings: DetectionSettings
+) -> VolumeState:
+    """The volume detector's state for `buckets`: stored values, the missing ones worked out and
+    stored (the newest bucket, or a whole history after an import or a gap)."""
+    from worker.detection import series
+    from worker.detection.core import volume_state
+
+    width = settings.bucket_seconds
+    state = volume_state(buckets, width)
+    if not buckets:
+        return state
+    first = buckets[0].start
+    rows = session.execute(
+        select(
+            VolumeStateRow.start,
+            VolumeStateRow.expected,
+            VolumeStateRow.spread,
+            VolumeStateRow.surprise,
+        ).where(
+            VolumeStateRow.topic == topic,
+            VolumeStateRow.bucket_seconds == width,
+            VolumeStateRow.start >= first,
+            VolumeStateRow.start <= buckets[-1].start,
+        )
+    ).all()
+    for start, expected, spread, surprise in rows:
+        i = int((start - first).total_seconds()) // width
+        if 0 <= i < len(buckets):
+            state.expected[i], state.spread[i], state.surprise[i] = expected, spread, surprise
+    filled = series.fill(state, settings.series_settings)
+    if len(filled):
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = [
+            {
+                "topic": topic,
+                "bucket_seconds": width,
+                "start": buckets[i].start,
+                "expected": float(state.expected[i]),
+                "spread": float(state.spread[i]),
+                "surprise": float(state.surprise[i]),
+            }
+            for i in filled.tolist()
+        ]
+        stmt = insert(VolumeStateRow)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["topic", "bucket_seconds", "start"],
+            set_={
+                "expected": stmt.excluded.expected,
+                "spread": stmt.excluded.spread,
+                "surprise": stmt.excluded.surprise,
+            },
+        )
+        for chunk in range(0, len(values), 1000):
+            session.execute(stmt, values[chunk : chunk + 1000])
+    return state
+
+
 def evaluate_topic(session: Session, config: Config, topic: str, now: datetime) -> list[int]:
     """Run the detectors over the topic's series at `now`; store and return new signal ids."""
     from worker.detection import evaluate
 
     bucket_seconds = config.bucket_minutes * 60
-    settings = config.topic(topic).detection_settings()
+    # The buckets are `bucket_minutes` wide whatever a preset says.
+    settings = replace(config.topic(topic).detection_settings(), bucket_seconds=bucket_seconds)
     buckets, per_platform = load_series(session, topic, now, bucket_seconds)
     if not buckets:
         return []
     window_end = buckets[-1].start + timedelta(seconds=bucket_seconds)
-    recent = recent_mentions(session, topic, window_end - timedelta(hours=1), window_end)
+    longest = max((*settings.series_settings.windows_minutes, settings.window_minutes))
+    recent = recent_mentions(session, topic, window_end - timedelta(minutes=longest), window_end)
+    volume = load_volume_state(session, topic, buckets, settings)
     signals = evaluate(
         topic,
         buckets,
@@ -253,6 +317,7 @@ def evaluate_topic(session: Session, config: Config, topic: str, now: datetime) 
         per_platform=per_platform,
         recent_mentions=recent,
         source_health=source_health(session, topic) or None,
+        volume=volume,
     )
     return store_signals(session, signals)
 

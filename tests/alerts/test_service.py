@@ -27,7 +27,7 @@ from alerts.service import (
 from worker.config import Config, parse_config
 from worker.model import Evidence, Signal
 from worker.pipeline import store_signals
-from worker.storage.models import DeliveryAttempt, Incident, Notification
+from worker.storage.models import DeliveryAttempt, Incident, IncidentEvent, Notification
 
 T0 = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
 SECRET = "test-secret-key-0123456789"
@@ -294,3 +294,31 @@ def test_audit_reports_an_overdue_step(sessions: sessionmaker[Session], config: 
         assert audit(s, T0 + timedelta(minutes=1)) == []
         problems = audit(s, T0 + timedelta(minutes=10))
     assert len(problems) == 1 and "overdue" in problems[0]
+
+
+def test_an_incident_that_becomes_sev1_reaches_leadership_at_the_next_tick(
+    sessions: sessionmaker[Session], config: Config
+) -> None:
+    raise_signals(sessions, config, signal(T0, severity=3))
+    assert tick(sessions, config, T0) == 1  # on-call only: SEV3
+    assert notifications(sessions) == [(0, "alice", "pending")]
+    raise_signals(sessions, config, signal(T0 + timedelta(minutes=5), severity=1))
+    # Worse, but not yet severe enough, would have waited; SEV1 with severe_at = 1 does not.
+    assert tick(sessions, config, T0 + timedelta(minutes=5)) == 1
+    assert notifications(sessions) == [(0, "alice", "pending"), (1, "carol", "pending")]
+    assert tick(sessions, config, T0 + timedelta(minutes=20)) == 0  # and never twice
+    with sessions() as s:
+        kinds = list(s.scalars(select(IncidentEvent.kind).order_by(IncidentEvent.id)))
+    assert kinds.count("escalated_severe") == 1
+    assert kinds.index("severity_raised") < kinds.index("escalated_severe")
+
+
+def test_a_worse_but_not_severe_update_keeps_the_escalation_clock(
+    sessions: sessionmaker[Session], config: Config
+) -> None:
+    raise_signals(sessions, config, signal(T0, severity=3))
+    tick(sessions, config, T0)
+    raise_signals(sessions, config, signal(T0 + timedelta(minutes=5), severity=2))
+    assert tick(sessions, config, T0 + timedelta(minutes=6)) == 0
+    assert tick(sessions, config, T0 + timedelta(minutes=16)) == 1
+    assert notifications(sessions) == [(0, "alice", "pending"), (1, "carol", "pending")]

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import betainc
 from scipy.stats import nbinom
 
 Array = NDArray[np.float64]
@@ -77,69 +78,213 @@ class SeriesResult:
     alert: NDArray[np.int64]
 
 
-def _lagged_median(v: Array, lags: list[int]) -> Array:
-    n = len(v)
-    stack = np.full((len(lags), n), np.nan)
-    for i, lag in enumerate(lags):
-        if 0 < lag < n:
-            stack[i, lag:] = v[: n - lag]
-    out = np.full(n, np.nan)
+def _lagged_median(v: Array, lags: list[int], idx: NDArray[np.int64]) -> Array:
+    """For each i in idx, the median of v[i - lag] over the lags that exist (NaN where none do)."""
+    if len(idx) <= 8:  # the live case, one new bucket: skip nanmedian's masked-array path
+        lag_arr = np.asarray(lags, dtype=np.int64)
+        lag_arr = lag_arr[lag_arr > 0]
+        small = np.full(len(idx), np.nan)
+        for j, i in enumerate(idx.tolist()):
+            src = i - lag_arr
+            src = src[src >= 0]
+            if len(src):
+                small[j] = float(np.median(v[src]))
+        return small
+    stack = np.full((len(lags), len(idx)), np.nan)
+    for row, lag in enumerate(lags):
+        src = idx - lag
+        ok = src >= 0
+        if lag > 0 and ok.any():
+            stack[row, ok] = v[src[ok]]
+    out = np.full(len(idx), np.nan)
     have = ~np.all(np.isnan(stack), axis=0)
     if have.any():
         out[have] = np.nanmedian(stack[:, have], axis=0)
     return out
 
 
-def expected_counts(v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT) -> Array:
-    per_day = max(1, round(86400 / bucket_seconds))
+def _per_day(bucket_seconds: int) -> int:
+    return max(1, round(86400 / bucket_seconds))
+
+
+def expected_at(
+    v: Array, idx: NDArray[np.int64], bucket_seconds: int, s: SeriesSettings = DEFAULT
+) -> Array:
+    """Expected count of the buckets `idx` from the buckets before each of them."""
+    per_day = _per_day(bucket_seconds)
     lags = [d * per_day + j for d in range(1, s.season_days + 1) for j in (-1, 0, 1)]
-    season = _lagged_median(v, lags)
-    recent = _lagged_median(v, list(range(1, s.recent_buckets + 1)))
-    trend = _lagged_median(v, list(range(1, s.trend_buckets + 1, max(1, s.trend_buckets // 48))))
-    # The usual level for this time of day, raised to the last hour's level when a topic is
+    season = _lagged_median(v, lags, idx)
+    recent = _lagged_median(v, list(range(1, s.recent_buckets + 1)), idx)
+    step = max(1, s.trend_buckets // 48)
+    trend = _lagged_median(v, list(range(1, s.trend_buckets + 1, step)), idx)
+    # The usual level for this time of day, raised to the last hours' level when a topic is
     # trending up, so a slow rise is followed rather than paged.
     mu = np.where(np.isnan(season), recent, np.fmax(season, np.nan_to_num(trend, nan=0.0)))
     return np.fmax(np.nan_to_num(mu, nan=s.min_expected), s.min_expected)
 
 
-def _spread(residual: Array, per_day: int, s: SeriesSettings) -> Array:
-    """Trailing MAD of the residuals (scaled to a standard deviation), refreshed hourly."""
-    n = len(residual)
+def expected_counts(v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT) -> Array:
+    v = np.asarray(v, dtype=np.float64)
+    return expected_at(v, np.arange(len(v)), bucket_seconds, s)
+
+
+def _spread_at(
+    residual: Array, idx: NDArray[np.int64], per_day: int, s: SeriesSettings, phase: int
+) -> Array:
+    """Trailing MAD of the residuals (scaled to a standard deviation), refreshed on the hour.
+
+    Bucket i belongs to the hour block starting at i − ((i + phase) mod buckets-per-hour); the
+    spread of the whole block is computed from the `spread_days` before the block starts.
+    `phase` is the first bucket's position within its hour, so the batch run and the live
+    run refresh at the same wall-clock hours.
+    """
     width = max(2, int(s.spread_days * per_day))
     every = max(1, per_day // 24)
     least = max(2, per_day // 4)
-    out = np.full(n, np.nan)
-    starts = list(range(0, n, every))
-    for t in starts:
-        past = residual[max(0, t - width) : t]
-        if len(past) >= least:
-            med = np.median(past)
-            out[t : t + every] = 1.4826 * np.median(np.abs(past - med))
-    return np.nan_to_num(np.fmax(out, s.min_spread), nan=0.5)
+    out = np.full(len(idx), np.nan)
+    cache: dict[int, float] = {}
+    for j, i in enumerate(idx.tolist()):
+        block = i - (i + phase) % every
+        value = cache.get(block)
+        if value is None:
+            past = residual[max(0, block - width) : max(0, block)]
+            value = math.nan
+            if len(past) >= least:
+                med = np.median(past)
+                value = 1.4826 * float(np.median(np.abs(past - med)))
+            cache[block] = value
+        out[j] = value
+    return np.fmax(out, s.min_spread)  # too little history: the floor
 
 
-def surprise(v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT) -> tuple[Array, Array]:
-    """(expected, surprise) per bucket; surprise is −log10 of the negative-binomial tail."""
-    v = np.asarray(v, dtype=np.float64)
-    per_day = max(1, round(86400 / bucket_seconds))
-    mu = expected_counts(v, bucket_seconds, s)
-    sigma = _spread(np.log1p(v) - np.log1p(mu), per_day, s)
-    best = np.zeros(len(v))
-    csum = np.concatenate(([0.0], np.cumsum(v)))
-    msum = np.concatenate(([0.0], np.cumsum(mu)))
-    for minutes in s.windows_minutes:
-        k = max(1, round(minutes * 60 / bucket_seconds))
-        if k > len(v):
+def _log10_tail(total: Array, r: Array, p: Array) -> Array:
+    """log10 P(X ≥ total) for X ~ NegativeBinomial(r, p) (scipy's parametrisation).
+
+    P(X ≥ x) = I_{1−p}(x, r), the regularised incomplete beta function; calling it directly
+    skips `nbinom.logsf`'s argument checks, which cost more than the sum for one bucket.
+    Tails below ~1e-308 give −inf, which the caller caps at MAX_SURPRISE.
+    """
+    out = np.zeros(len(total))
+    pos = total > 0  # P(X ≥ 0) = 1
+    if pos.any():
+        with np.errstate(divide="ignore"):
+            out[pos] = np.log10(betainc(total[pos], r[pos], 1.0 - p[pos]))
+    return out
+
+
+def _window_buckets(minutes: int, bucket_seconds: int) -> int:
+    return max(1, round(minutes * 60 / bucket_seconds))
+
+
+def _surprise_at(
+    v: Array,
+    mu: Array,
+    sigma: Array,
+    idx: NDArray[np.int64],
+    bucket_seconds: int,
+    s: SeriesSettings,
+) -> tuple[Array, NDArray[np.int64]]:
+    """(surprise, index of the most surprising window) for the buckets idx (ascending)."""
+    best = np.zeros(len(idx))
+    which = np.zeros(len(idx), dtype=np.int64)
+    if not len(idx):
+        return best, which
+    longest = max(_window_buckets(m, bucket_seconds) for m in s.windows_minutes)
+    lo = max(0, int(idx[0]) - longest + 1)  # only the stretch the windows reach
+    hi = int(idx[-1]) + 1
+    csum = np.concatenate(([0.0], np.cumsum(v[lo:hi])))
+    msum = np.concatenate(([0.0], np.cumsum(mu[lo:hi])))
+    for w, minutes in enumerate(s.windows_minutes):
+        k = _window_buckets(minutes, bucket_seconds)
+        full = idx >= k - 1  # a window needs k buckets
+        if not full.any():
             continue
-        total = np.full(len(v), np.nan)
-        total[k - 1 :] = csum[k:] - csum[:-k]
-        m = np.full(len(v), np.nan)
-        m[k - 1 :] = msum[k:] - msum[:-k]  # what the window was expected to hold, bucket by bucket
-        m = np.nan_to_num(m, nan=1.0)
-        r = np.fmax(k / sigma**2, 0.5)
-        logp = nbinom.logsf(np.nan_to_num(total) - 1, r, r / (r + m)) / math.log(10)
-        best = np.fmax(best, np.where(np.isnan(total), 0.0, np.fmin(-logp, MAX_SURPRISE)))
-    return mu, best
+        i = idx[full] - lo
+        total = csum[i + 1] - csum[i + 1 - k]
+        m = msum[i + 1] - msum[i + 1 - k]  # what the window was expected to hold, bucket by bucket
+        r = np.fmax(k / sigma[full] ** 2, 0.5)
+        sup = np.zeros(len(idx))
+        sup[full] = np.fmin(-_log10_tail(total, r, r / (r + m)), MAX_SURPRISE)
+        better = sup > best
+        which[better] = w
+        best = np.fmax(best, sup)
+    return best, which
+
+
+@dataclass
+class VolumeState:
+    """A topic's count series with what was already worked out for each bucket (NaN: not yet).
+
+    The live pipeline keeps `expected`, `spread` and `surprise` per bucket (table
+    `volume_state`), so judging the newest bucket costs a few lookups, not a pass over weeks.
+    """
+
+    values: Array
+    expected: Array
+    spread: Array
+    surprise: Array
+    bucket_seconds: int
+    phase: int = 0
+
+    @classmethod
+    def fresh(cls, values: Array, bucket_seconds: int, phase: int = 0) -> VolumeState:
+        v = np.asarray(values, dtype=np.float64)
+        nan = np.full(len(v), np.nan)
+        return cls(v, nan.copy(), nan.copy(), nan.copy(), bucket_seconds, phase)
+
+
+def fill(state: VolumeState, s: SeriesSettings = DEFAULT) -> NDArray[np.int64]:
+    """Work out the missing expected counts, spreads and surprises in place; return their indices.
+
+    Each value depends only on the buckets before it (and the bucket itself), so filling the
+    newest bucket of a stored series gives exactly what a batch run over the whole series gives.
+    """
+    return _fill(state, s)[0]
+
+
+def _fill(state: VolumeState, s: SeriesSettings) -> tuple[NDArray[np.int64], dict[int, int]]:
+    v = state.values
+    per_day = _per_day(state.bucket_seconds)
+    every = max(1, per_day // 24)
+    todo_mu = np.flatnonzero(np.isnan(state.expected))
+    if len(todo_mu):
+        state.expected[todo_mu] = expected_at(v, todo_mu, state.bucket_seconds, s)
+    todo = np.flatnonzero(np.isnan(state.spread) | np.isnan(state.surprise))
+    which: dict[int, int] = {}
+    if len(todo):
+        need = todo[np.isnan(state.spread[todo])]
+        # A bucket inside an hour block whose earlier bucket is known shares its spread.
+        same = (need > 0) & ((need + state.phase) % every != 0)
+        same &= ~np.isnan(state.spread[np.maximum(need - 1, 0)])
+        if len(need) == 1 and same[0]:
+            state.spread[need] = state.spread[need - 1]
+        elif len(need):
+            # Residuals only where a refresh can look: the days before the first block.
+            lo = max(0, int(need[0]) - every - int(s.spread_days * per_day) - 1)
+            residual = np.full(len(v), np.nan)
+            residual[lo:] = np.log1p(v[lo:]) - np.log1p(state.expected[lo:])
+            state.spread[need] = _spread_at(residual, need, per_day, s, state.phase)
+        sup, best = _surprise_at(
+            v, state.expected, state.spread[todo], todo, state.bucket_seconds, s
+        )
+        state.surprise[todo] = sup
+        which = {int(todo[-1]): int(best[-1])}
+    return np.union1d(todo_mu, todo).astype(np.int64), which
+
+
+def surprise(
+    v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT, phase: int = 0
+) -> tuple[Array, Array]:
+    """(expected, surprise) per bucket; surprise is −log10 of the negative-binomial tail."""
+    state = VolumeState.fresh(v, bucket_seconds, phase)
+    fill(state, s)
+    return state.expected, state.surprise
+
+
+def phase_of(first_start_epoch_seconds: float, bucket_seconds: int) -> int:
+    """Position of the first bucket within its hour, in buckets (0 = it starts the hour)."""
+    every = max(1, _per_day(bucket_seconds) // 24)
+    return int(first_start_epoch_seconds // bucket_seconds) % every
 
 
 def _trailing_max(x: Array, width: int) -> Array:
@@ -168,14 +313,94 @@ def reference(sup: Array, per_day: int, s: SeriesSettings = DEFAULT) -> Array:
     return np.fmax(kth, s.min_surprise)
 
 
-def detect(values: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT) -> SeriesResult:
-    """Score and alert every bucket of a count series (see the module docstring)."""
+def reference_at(sup: Array, i: int, per_day: int, s: SeriesSettings = DEFAULT) -> float:
+    """`reference(sup)[i]` without computing it for every bucket."""
+    peaks = []
+    for j in range(max(1, s.memory_days)):
+        hi = i - j * per_day
+        lo = max(0, hi - per_day)
+        peaks.append(float(np.max(sup[lo:hi])) if hi > 0 and hi > lo else 0.0)
+    rank = min(max(1, s.memory_rank), len(peaks))
+    return max(sorted(peaks, reverse=True)[rank - 1], s.min_surprise)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The newest bucket judged the way `detect` judges every bucket (before its cooldown)."""
+
+    expected: float  # the bucket's own expected count
+    window_minutes: int  # the most surprising window ending with this bucket
+    window_buckets: int
+    window_observed: float
+    window_expected: float
+    spread: float
+    surprise: float
+    reference: float
+    score: float
+    p_value: float
+    warmed_up: bool
+
+    def band(self, coverage: float = 0.9) -> tuple[float, float]:
+        """The central `coverage` interval of the window's count under the usual behaviour."""
+        r = max(self.window_buckets / max(self.spread, 1e-9) ** 2, 0.5)
+        p = r / (r + self.window_expected)
+        lo, hi = nbinom.ppf([(1 - coverage) / 2, (1 + coverage) / 2], r, p)
+        return float(lo), float(hi)
+
+
+def judge(state: VolumeState, s: SeriesSettings = DEFAULT) -> tuple[Judgement, NDArray[np.int64]]:
+    """Fill what is missing, then judge the newest bucket; also return the indices filled."""
+    filled, known = _fill(state, s)
+    i = len(state.values) - 1
+    per_day = _per_day(state.bucket_seconds)
+    if i in known:
+        w = known[i]
+    else:  # already stored: which window was the most surprising?
+        idx = np.array([i], dtype=np.int64)
+        w = int(
+            _surprise_at(
+                state.values, state.expected, state.spread[idx], idx, state.bucket_seconds, s
+            )[1][0]
+        )
+    sup = np.array([state.surprise[i]])
+    minutes = s.windows_minutes[w]
+    k = min(i + 1, _window_buckets(minutes, state.bucket_seconds))
+    observed = float(state.values[i + 1 - k : i + 1].sum())
+    expected = float(state.expected[i + 1 - k : i + 1].sum())
+    ref = reference_at(state.surprise, i, per_day, s)
+    ratio = float(sup[0]) / ref
+    warmed_up = i >= int(s.warmup_days * per_day)
+    return (
+        Judgement(
+            expected=float(state.expected[i]),
+            window_minutes=minutes,
+            window_buckets=k,
+            window_observed=observed,
+            window_expected=expected,
+            spread=float(state.spread[i]),
+            surprise=float(sup[0]),
+            reference=ref,
+            score=ratio / (ratio + 1.0) if warmed_up else 0.0,
+            p_value=10.0 ** -float(sup[0]),
+            warmed_up=warmed_up,
+        ),
+        filled,
+    )
+
+
+def detect(
+    values: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT, phase: int = 0
+) -> SeriesResult:
+    """Score and alert every bucket of a count series (see the module docstring).
+
+    `phase` is the first bucket's position within its wall-clock hour (see `phase_of`).
+    """
     v = np.asarray(values, dtype=np.float64)
     if np.any(v < 0) or not np.all(np.isfinite(v)):
         raise ValueError("counts must be finite and non-negative")
     n = len(v)
     per_day = max(1, round(86400 / bucket_seconds))
-    mu, sup = surprise(v, bucket_seconds, s)
+    mu, sup = surprise(v, bucket_seconds, s, phase)
     ratio = sup / reference(sup, per_day, s)
     score = ratio / (ratio + 1.0)
     score[: int(s.warmup_days * per_day)] = 0.0

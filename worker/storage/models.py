@@ -138,6 +138,23 @@ class BucketRow(Base):
     crisis_terms: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class VolumeStateRow(Base):
+    """What the volume detector worked out for one bucket of a topic (all platforms together).
+
+    Kept so that judging the newest bucket needs lookups, not a pass over weeks of history:
+    the expected count, the burstiness (spread) and the surprise of every earlier bucket.
+    """
+
+    __tablename__ = "volume_state"
+
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    bucket_seconds: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    expected: Mapped[float] = mapped_column(Float)
+    spread: Mapped[float] = mapped_column(Float)
+    surprise: Mapped[float] = mapped_column(Float)
+
+
 class SignalRow(Base):
     """A detector's finding. Unique per (topic, kind, at): evaluating the same instant twice is a no-op."""
 
