@@ -240,7 +240,16 @@ def load_volume_state(
     session: Session, topic: str, buckets: Sequence[Bucket], settings: DetectionSettings
 ) -> VolumeState:
     """The volume detector's state for `buckets`: stored values, the missing ones worked out and
-    stored (the newest bucket, or a whole history after an import or a gap)."""
+    stored (the newest bucket, or a whole history after an import or a gap).
+
+    Each stored row carries the count it was worked out from. Late mentions recount a bucket
+    after it was judged; from the first bucket whose count changed (or whose row is missing
+    between stored ones) onwards, every later bucket's expected count, spread and surprise may
+    depend on it, so they are all worked out again. The state then equals a batch run over the
+    counts as they are now, which is what makes the NAB score measure the live test.
+    """
+    import numpy as np
+
     from worker.detection import series
     from worker.detection.core import volume_state
 
@@ -252,6 +261,7 @@ def load_volume_state(
     rows = session.execute(
         select(
             VolumeStateRow.start,
+            VolumeStateRow.value,
             VolumeStateRow.expected,
             VolumeStateRow.spread,
             VolumeStateRow.surprise,
@@ -262,10 +272,17 @@ def load_volume_state(
             VolumeStateRow.start <= buckets[-1].start,
         )
     ).all()
-    for start, expected, spread, surprise in rows:
+    stored = np.full(len(buckets), np.nan)
+    for start, value, expected, spread, surprise in rows:
         i = int((start - first).total_seconds()) // width
         if 0 <= i < len(buckets):
+            stored[i] = np.nan if value is None else value
             state.expected[i], state.spread[i], state.surprise[i] = expected, spread, surprise
+    # The first bucket that is unknown or was recounted since; a NaN never equals anything.
+    stale = np.flatnonzero(stored != state.values)
+    if len(stale):
+        k = int(stale[0])
+        state.expected[k:] = state.spread[k:] = state.surprise[k:] = np.nan
     filled = series.fill(state, settings.series_settings)
     if len(filled):
         dialect = session.get_bind().dialect.name
@@ -275,6 +292,7 @@ def load_volume_state(
                 "topic": topic,
                 "bucket_seconds": width,
                 "start": buckets[i].start,
+                "value": float(state.values[i]),
                 "expected": float(state.expected[i]),
                 "spread": float(state.spread[i]),
                 "surprise": float(state.surprise[i]),
@@ -285,6 +303,7 @@ def load_volume_state(
         stmt = stmt.on_conflict_do_update(
             index_elements=["topic", "bucket_seconds", "start"],
             set_={
+                "value": stmt.excluded.value,
                 "expected": stmt.excluded.expected,
                 "spread": stmt.excluded.spread,
                 "surprise": stmt.excluded.surprise,

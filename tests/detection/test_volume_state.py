@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.detection import series, settings_for
@@ -128,3 +129,79 @@ def test_without_stored_state_evaluate_works_it_out_the_same() -> None:
     given = evaluate("acme", buckets, now, settings, volume=state)
     assert [s.explanation for s in alone] == [s.explanation for s in given]
     assert any(s.kind == "volume_spike" for s in alone)
+
+
+def test_a_late_recount_works_the_state_out_again_from_that_bucket_on(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Late mentions land in a bucket that was already judged: the stored state must follow."""
+    v = counts(4)
+    add_buckets(sessions, v)
+    settings = settings_for("balanced")
+    now = T0 + timedelta(seconds=STEP * len(v))
+    with sessions.begin() as s:
+        buckets, _ = load_series(s, "acme", now, STEP)
+        load_volume_state(s, "acme", buckets, settings)
+
+    filled: list[list[int]] = []
+    fill = series.fill
+
+    def spy(state: series.VolumeState, s: series.SeriesSettings = series.DEFAULT) -> np.ndarray:
+        out = fill(state, s)
+        filled.append(out.tolist())
+        return out
+
+    monkeypatch.setattr(series, "fill", spy)
+
+    # Nothing changed: nothing is worked out again.
+    with sessions.begin() as s:
+        buckets, _ = load_series(s, "acme", now, STEP)
+        load_volume_state(s, "acme", buckets, settings)
+    assert filled == [[]]
+
+    # A story broke 3 hours ago, but its mentions arrived late: bucket `late` is recounted.
+    late = len(v) - 36
+    with sessions.begin() as s:
+        row = s.scalars(
+            select(BucketRow).where(BucketRow.start == T0 + timedelta(seconds=STEP * late))
+        ).one()
+        row.authors += 400
+    v[late] += 400
+    with sessions.begin() as s:
+        buckets, _ = load_series(s, "acme", now, STEP)
+        state = load_volume_state(s, "acme", buckets, settings)
+    assert filled[-1] == list(range(late, len(v)))
+    expected, surprise = series.surprise(v, STEP, settings.series_settings)
+    assert np.array_equal(state.expected, expected)
+    assert np.array_equal(state.surprise, surprise)
+    assert state.surprise[late] > 50  # what the stale row said was an ordinary bucket
+
+    # What was stored is the new state, and the next tick works out nothing again.
+    with sessions() as s:
+        rows = s.execute(
+            select(VolumeStateRow.value, VolumeStateRow.surprise).order_by(VolumeStateRow.start)
+        ).all()
+    assert [r.value for r in rows] == v.tolist()
+    assert np.array_equal([r.surprise for r in rows], surprise)
+    with sessions.begin() as s:
+        load_volume_state(s, "acme", load_series(s, "acme", now, STEP)[0], settings)
+    assert filled[-1] == []
+
+
+def test_rows_stored_before_the_value_column_are_worked_out_again_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    v = counts(2)
+    add_buckets(sessions, v)
+    settings = settings_for("balanced")
+    now = T0 + timedelta(seconds=STEP * len(v))
+    with sessions.begin() as s:
+        load_volume_state(s, "acme", load_series(s, "acme", now, STEP)[0], settings)
+    with sessions.begin() as s:  # as migration 0004 leaves rows written by 0003's code
+        s.execute(update(VolumeStateRow).values(value=None, surprise=-1.0))
+    with sessions.begin() as s:
+        state = load_volume_state(s, "acme", load_series(s, "acme", now, STEP)[0], settings)
+    _, surprise = series.surprise(v, STEP, settings.series_settings)
+    assert np.array_equal(state.surprise, surprise)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).where(VolumeStateRow.value.is_(None))) == 0

@@ -143,6 +143,9 @@ class VolumeStateRow(Base):
 
     Kept so that judging the newest bucket needs lookups, not a pass over weeks of history:
     the expected count, the burstiness (spread) and the surprise of every earlier bucket.
+    `value` is the bucket's count (distinct authors) when the state was worked out: if late
+    mentions recount the bucket, it no longer matches, and the state from that bucket on is
+    worked out again (`worker.pipeline.load_volume_state`).
     """
 
     __tablename__ = "volume_state"
@@ -153,6 +156,7 @@ class VolumeStateRow(Base):
     expected: Mapped[float] = mapped_column(Float)
     spread: Mapped[float] = mapped_column(Float)
     surprise: Mapped[float] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class SignalRow(Base):
