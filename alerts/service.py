@@ -142,18 +142,24 @@ def observe(
 def _page_leadership_if_now_severe(
     session: Session, inc: Incident, previous: int, now: datetime
 ) -> None:
-    """An unacknowledged incident that worsens to the policy's `severe_at` reaches leadership
-    now, as it would have with the first page had it been that severe when it opened: the
-    escalation jumps to its last step, due at once (the escalation tick sends it)."""
+    """An incident that worsens to the policy's `severe_at` reaches leadership now, as it would
+    have with the first page had it been that severe when it opened: the escalation jumps to its
+    last step, due at once (the escalation tick sends it).
+
+    This holds for an acknowledged incident too: leadership hears of a severe incident whether
+    or not someone is already on it (DESIGN: "if it is not handled in time or is severe"). Its
+    briefing shows who acknowledged, and nothing else is re-sent: the on-call manager is not
+    paged again, and leadership hears once per incident.
+    """
     snap = inc.policy
     steps = snap.get("steps", [])
     severe_at = int(snap.get("severe_at") or 0)
     last = len(steps) - 1
-    if not severe_at or last < 1 or inc.state != TRIGGERED:
+    if not severe_at or last < 1 or inc.state not in (TRIGGERED, ACKNOWLEDGED):
         return
     if not (inc.severity <= severe_at < previous) or inc.next_step > last:
         return
-    if inc.next_step == 0:
+    if inc.state == TRIGGERED and inc.next_step == 0:
         return  # the first page has not gone yet: it will include leadership (escalation.targets)
     inc.next_step = last
     inc.next_due_at = now
@@ -282,7 +288,8 @@ def escalation_tick(
 ) -> int:
     """Fire one due step for each claimed incident. Returns how many steps fired.
 
-    1. Select triggered incidents whose `next_due_at` has passed (SKIP LOCKED on PostgreSQL, so
+    1. Select triggered incidents (and acknowledged ones that became severe, see
+       `_page_leadership_if_now_severe`) whose `next_due_at` has passed (SKIP LOCKED on PostgreSQL, so
        two ticks never take the same row; SQLite serialises writers with BEGIN IMMEDIATE).
     2. Claim each with a conditional UPDATE on its fence; act only if one row changed.
     3. Write the step's notifications and move `next_step`/`next_due_at` on, in the same commit.
@@ -292,7 +299,8 @@ def escalation_tick(
         q = (
             select(Incident)
             .where(
-                Incident.state == TRIGGERED,
+                # An acknowledged incident is due only when it became severe (leadership).
+                Incident.state.in_([TRIGGERED, ACKNOWLEDGED]),
                 Incident.next_due_at.is_not(None),
                 Incident.next_due_at <= now,
             )
@@ -305,7 +313,9 @@ def escalation_tick(
             claimed = session.execute(
                 update(Incident)
                 .where(
-                    Incident.id == inc.id, Incident.fence == inc.fence, Incident.state == TRIGGERED
+                    Incident.id == inc.id,
+                    Incident.fence == inc.fence,
+                    Incident.state.in_([TRIGGERED, ACKNOWLEDGED]),
                 )
                 .values(fence=inc.fence + 1)
                 .execution_options(synchronize_session=False)
@@ -316,7 +326,9 @@ def escalation_tick(
             who = _fire_step(session, config, inc, now, base_url=base_url, secret_key=secret_key)
             step = inc.next_step
             inc.next_step = step + 1
-            inc.next_due_at = escalation.due_at(inc.policy, step + 1, inc.opened_at)
+            # Acknowledged: that was the severe briefing for leadership; nothing repeats.
+            due = escalation.due_at(inc.policy, step + 1, inc.opened_at)
+            inc.next_due_at = due if inc.state == TRIGGERED else None
             _event(session, inc.id, now, "step_fired", step=step, recipients=who)
             fired += 1
     return fired
@@ -415,8 +427,10 @@ def audit(session: Session, now: datetime) -> list[str]:
     """Problems with running escalations: a triggered incident with no next step left is fine
     only if every step has fired; one with a due time long past means the tick is not running."""
     problems = []
-    for inc in session.scalars(select(Incident).where(Incident.state == TRIGGERED)).all():
-        if inc.next_due_at is None and inc.next_step < len(inc.policy.get("steps", [])):
+    q = select(Incident).where(Incident.state.in_([TRIGGERED, ACKNOWLEDGED]))
+    for inc in session.scalars(q).all():
+        steps_left = inc.next_step < len(inc.policy.get("steps", []))
+        if inc.state == TRIGGERED and inc.next_due_at is None and steps_left:
             problems.append(f"incident {inc.id}: triggered with steps left but no due time")
         elif inc.next_due_at is not None and now - inc.next_due_at > timedelta(minutes=5):
             problems.append(

@@ -313,6 +313,51 @@ def test_an_incident_that_becomes_sev1_reaches_leadership_at_the_next_tick(
     assert kinds.index("severity_raised") < kinds.index("escalated_severe")
 
 
+def test_an_acknowledged_incident_that_becomes_sev1_still_briefs_leadership_once(
+    sessions: sessionmaker[Session], config: Config
+) -> None:
+    [inc_id] = raise_signals(sessions, config, signal(T0, severity=3))
+    assert tick(sessions, config, T0) == 1
+    with sessions.begin() as s:
+        acknowledge(s, inc_id, by="alice", via="cli", now=T0 + timedelta(minutes=2))
+    assert tick(sessions, config, T0 + timedelta(minutes=16)) == 0  # handled: no escalation
+    # Worse but not severe: still nothing.
+    raise_signals(sessions, config, signal(T0 + timedelta(minutes=20), severity=2))
+    assert tick(sessions, config, T0 + timedelta(minutes=20)) == 0
+    # SEV1: leadership hears at the next tick, even though alice is on it; alice is not re-paged.
+    raise_signals(sessions, config, signal(T0 + timedelta(minutes=25), severity=1))
+    assert tick(sessions, config, T0 + timedelta(minutes=25)) == 1
+    assert notifications(sessions) == [(0, "alice", "cancelled"), (1, "carol", "pending")]
+    sink = Recording()
+    assert dispatch_due(sessions, {"console": sink}, T0 + timedelta(minutes=25)) == 1
+    assert [m.recipient for m in sink.sent] == ["carol"]
+    # Once: no repeat, no second briefing, and the incident stays acknowledged.
+    assert tick(sessions, config, T0 + timedelta(hours=3)) == 0
+    raise_signals(sessions, config, signal(T0 + timedelta(minutes=40), severity=1))
+    assert tick(sessions, config, T0 + timedelta(minutes=41)) == 0
+    with sessions() as s:
+        inc = s.get(Incident, inc_id)
+        assert inc is not None and inc.state == "acknowledged" and inc.next_due_at is None
+        assert audit(s, T0 + timedelta(hours=3)) == []
+        kinds = list(s.scalars(select(IncidentEvent.kind).order_by(IncidentEvent.id)))
+    assert kinds.count("escalated_severe") == 1 and kinds.count("step_fired") == 2
+
+
+def test_leadership_already_briefed_is_not_briefed_again_when_it_becomes_sev1(
+    sessions: sessionmaker[Session], config: Config
+) -> None:
+    [inc_id] = raise_signals(sessions, config, signal(T0, severity=3))
+    tick(sessions, config, T0)
+    assert tick(sessions, config, T0 + timedelta(minutes=15)) == 1  # leadership, not handled
+    with sessions.begin() as s:
+        acknowledge(s, inc_id, by="alice", via="cli", now=T0 + timedelta(minutes=16))
+    raise_signals(sessions, config, signal(T0 + timedelta(minutes=20), severity=1))
+    assert tick(sessions, config, T0 + timedelta(minutes=20)) == 0
+    with sessions() as s:
+        kinds = list(s.scalars(select(IncidentEvent.kind).order_by(IncidentEvent.id)))
+    assert "escalated_severe" not in kinds
+
+
 def test_a_worse_but_not_severe_update_keeps_the_escalation_clock(
     sessions: sessionmaker[Session], config: Config
 ) -> None:
