@@ -93,6 +93,35 @@ def test_a_daily_peak_is_not_a_spike() -> None:
     assert detect(daily_pattern(10, 60, seed=7), STEP).alert.sum() == 0
 
 
+def test_a_story_on_a_quiet_topic_pages_alike_at_any_bucket_width() -> None:
+    # About 290 authors a day, then some 60 more in a quarter of an hour. The floor of the
+    # expected count and the detector's durations are in time, not buckets: with one-minute
+    # buckets the same story must page too (a floor of 3 per bucket used to hide it), and
+    # sooner, while neither width pages on the quiet days before it.
+    rng = np.random.default_rng(3)
+    per_minute = rng.poisson(0.2, 15 * 1440).astype(float)
+    story = len(per_minute) - 15
+    per_minute[story:] += rng.poisson(4, 15)
+    for width, values in ((60, per_minute), (300, per_minute.reshape(-1, 5).sum(axis=1))):
+        (alerts,) = np.nonzero(detect(values, width).alert)
+        minutes = [int(a) * width // 60 for a in alerts]
+        assert len(minutes) == 1 and story <= minutes[0] < story + 15, (width, minutes)
+    assert detect(per_minute, 60).expected[-1] == 0.6  # 36 an hour, spread over the minutes
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    width=st.sampled_from([60, 300, 900, 3600]),
+    rate_per_hour=st.floats(min_value=0, max_value=60),
+)
+def test_a_quiet_poisson_topic_does_not_page_at_any_bucket_width(
+    width: int, rate_per_hour: float
+) -> None:
+    rng = np.random.default_rng(int(rate_per_hour * 1000) + width)
+    values = rng.poisson(rate_per_hour * width / 3600, 10 * 86400 // width).astype(float)
+    assert detect(values, width).alert.sum() == 0
+
+
 def write_series(path: Path, values: list[float], bad: str | None = None) -> Path:
     t0 = datetime(2015, 2, 26, 21, 42, 53)
     lines = ["timestamp,value"]

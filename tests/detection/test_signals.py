@@ -134,3 +134,41 @@ def test_watch_signals_never_open_an_incident_but_join_an_open_one() -> None:
     opened = decide(None, [*watch, SignalFact("volume_spike", 2, 80.0, at)])
     assert (opened.action, opened.severity, opened.peak) == ("open", 2, 80.0)
     assert set(opened.kinds) == {"silence", "source_down", "volume_spike"}
+
+
+def test_the_explanation_quotes_the_usual_and_its_band() -> None:
+    spike = Bucket(T0, count=60, negative=45, authors=60, texts=60)
+    series = ending(quiet(10), spike)
+    (volume,) = [
+        s
+        for s in evaluate("acme", series, now_of(series), DetectionSettings())
+        if s.kind == "volume_spike"
+    ]
+    text = volume.explanation
+    assert text.startswith("Mentions of acme: ")
+    start = volume.evidence.window_start
+    # The hour is the most surprising window; the day and time quoted are that window's start.
+    assert volume.evidence.details["window_minutes"] == 60 and "420 in the last hour," in text
+    assert start == now_of(series) - timedelta(hours=1)
+    assert f"× the usual for a {start:%A} at {start:%H:%M} UTC" in text and "at least" not in text
+    low, high = volume.evidence.band_low, volume.evidence.band_high
+    assert f"(expected {low:.0f}–{high:.0f})" in text
+    assert low <= volume.evidence.expected <= high < volume.evidence.observed
+    assert "75% negative vs 10% usually" in text
+
+
+def test_on_a_quiet_topic_the_ratio_is_a_lower_bound_and_says_so() -> None:
+    # One author every other bucket: every bucket is judged against the floor (3 per 5 minutes),
+    # which is not "the usual", so the explanation must not quote it as such.
+    sparse = [
+        replace(b, count=i % 2, authors=i % 2, texts=i % 2, negative=0)
+        for i, b in enumerate(quiet())
+    ]
+    series = ending(sparse, Bucket(T0, count=25, negative=20, authors=25, texts=25))
+    (volume,) = [
+        s
+        for s in evaluate("acme", series, now_of(series), DetectionSettings())
+        if s.kind == "volume_spike"
+    ]
+    assert "at least" in volume.explanation and "(usually under " in volume.explanation
+    assert "expected" not in volume.explanation

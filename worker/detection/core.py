@@ -332,9 +332,17 @@ def evaluate(
             if judged.window_minutes < 60
             else ("hour" if judged.window_minutes == 60 else f"{judged.window_minutes // 60} hours")
         )
+        # On a quiet topic every bucket is judged against the floor of the expected count, so
+        # the ratio is a lower bound: say so rather than quote the floor as "the usual".
+        floor = k * series.min_expected(s.bucket_seconds, s.series_settings)
+        when = f"{vol_start:%A} at {vol_start:%H:%M} UTC"  # the start of the window quoted
+        usual = (
+            f"at least {ratio:.1f}× the usual for a {when} (usually under {floor:.0f})"
+            if judged.window_expected <= floor * (1 + 1e-9)
+            else f"{ratio:.1f}× the usual for a {when} (expected {low:.0f}–{high:.0f})"
+        )
         text = (
-            f"Mentions of {topic}: {posts} in the last {span}, "
-            f"{ratio:.1f}× the usual for a {when} (expected {low:.0f}–{high:.0f}); "
+            f"Mentions of {topic}: {posts} in the last {span}, {usual}; "
             f"{share:.0%} negative vs {usual_share:.0%} usually; {authors_k} distinct authors{led}"
             f"{storm_note}."
         )

@@ -4,11 +4,12 @@ Pure functions over arrays; time enters only as the bucket width. For each bucke
 buckets before t (causal):
 
 1. **Expected count** — the median of the same time of day (±1 bucket) over the previous
-   `season_days` days, raised to the median of the last `trend_buckets` (6 hours) when the topic
+   `season_days` days, raised to the median of the last `trend_minutes` (6 hours) when the topic
    is trending up, so a slow rise is followed rather than paged; before a day of history exists,
-   the median of the last `recent_buckets`. Never below `min_expected`, so a quiet topic is
-   judged against a floor, not against zero. A window of k buckets is compared with the sum of
-   the k buckets' expected counts.
+   the median of the last `recent_minutes`. Never below `min_expected_per_hour` (36 an hour, 3
+   per 5-minute bucket), so a quiet topic is judged against a floor, not against zero. A window
+   of k buckets is compared with the sum of the k buckets' expected counts. Durations and the
+   floor are in time, not buckets, so a story pages alike with 1-, 5- or 60-minute buckets.
 2. **Spread** — how bursty the topic usually is: the median absolute deviation of
    log(1 + count) − log(1 + expected) over the previous `spread_days`, refreshed every hour.
    It sets the size of a negative-binomial distribution (variance μ + μ²/r, r = k / spread²).
@@ -53,9 +54,9 @@ MAX_SURPRISE = 300.0
 @dataclass(frozen=True)
 class SeriesSettings:
     season_days: int = 14
-    recent_buckets: int = 12
-    trend_buckets: int = 72
-    min_expected: float = 3.0
+    recent_minutes: int = 60
+    trend_minutes: int = 360
+    min_expected_per_hour: float = 36.0
     spread_days: float = 3.0
     min_spread: float = 0.05
     windows_minutes: tuple[int, ...] = (15, 60, 180)
@@ -114,13 +115,21 @@ def expected_at(
     per_day = _per_day(bucket_seconds)
     lags = [d * per_day + j for d in range(1, s.season_days + 1) for j in (-1, 0, 1)]
     season = _lagged_median(v, lags, idx)
-    recent = _lagged_median(v, list(range(1, s.recent_buckets + 1)), idx)
-    step = max(1, s.trend_buckets // 48)
-    trend = _lagged_median(v, list(range(1, s.trend_buckets + 1, step)), idx)
+    recent_n = _window_buckets(s.recent_minutes, bucket_seconds)
+    recent = _lagged_median(v, list(range(1, recent_n + 1)), idx)
+    trend_n = _window_buckets(s.trend_minutes, bucket_seconds)
+    step = max(1, trend_n // 48)
+    trend = _lagged_median(v, list(range(1, trend_n + 1, step)), idx)
     # The usual level for this time of day, raised to the last hours' level when a topic is
     # trending up, so a slow rise is followed rather than paged.
     mu = np.where(np.isnan(season), recent, np.fmax(season, np.nan_to_num(trend, nan=0.0)))
-    return np.fmax(np.nan_to_num(mu, nan=s.min_expected), s.min_expected)
+    floor = min_expected(bucket_seconds, s)
+    return np.fmax(np.nan_to_num(mu, nan=floor), floor)
+
+
+def min_expected(bucket_seconds: int, s: SeriesSettings = DEFAULT) -> float:
+    """The floor of one bucket's expected count: `min_expected_per_hour` spread over the hour."""
+    return s.min_expected_per_hour * bucket_seconds / 3600
 
 
 def expected_counts(v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT) -> Array:
