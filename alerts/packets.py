@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from alerts.channels.render import env
+from worker.localtime import show
 from worker.storage.models import Incident, IncidentEvent, MentionRow, SignalRow
 
 HOLDING = {
@@ -76,7 +77,10 @@ def _event_text(e: IncidentEvent) -> str:
         return template.split(" (")[0].replace("{actor}", e.actor or "someone")
 
 
-def build_packet(session: Session, incident_id: int, now: datetime) -> dict[str, Any]:
+def build_packet(
+    session: Session, incident_id: int, now: datetime, tz: str = "UTC"
+) -> dict[str, Any]:
+    """Everything the packet page shows; times in the zone `tz` (`[tocsin] timezone`)."""
     inc = session.get(Incident, incident_id)
     if inc is None:
         raise LookupError(f"incident {incident_id} does not exist")
@@ -128,7 +132,7 @@ def build_packet(session: Session, incident_id: int, now: datetime) -> dict[str,
     statement = HOLDING[lang].format(
         name=inc.title.split(":")[0],
         issue=ISSUE[lang][kinds[0]],
-        when=(now + timedelta(hours=2)).strftime("%H:%M UTC"),
+        when=show(now + timedelta(hours=2), tz, "%H:%M"),
     )
     events = session.scalars(
         select(IncidentEvent)
@@ -143,10 +147,10 @@ def build_packet(session: Session, incident_id: int, now: datetime) -> dict[str,
         "state": inc.state,
         "kinds": list(inc.kinds),
         "lang": lang,
-        "opened_at": f"{inc.opened_at:%a %d %b %H:%M} UTC",
-        "acknowledged_at": f"{inc.acknowledged_at:%H:%M} UTC" if inc.acknowledged_at else None,
+        "opened_at": show(inc.opened_at, tz),
+        "acknowledged_at": show(inc.acknowledged_at, tz, "%H:%M") if inc.acknowledged_at else None,
         "acknowledged_by": inc.acknowledged_by,
-        "resolved_at": f"{inc.resolved_at:%a %d %b %H:%M} UTC" if inc.resolved_at else None,
+        "resolved_at": show(inc.resolved_at, tz) if inc.resolved_at else None,
         "explanations": list(dict.fromkeys(s.explanation for s in signals))[-6:]
         or list(inc.summary.get("explanations", [])),
         "size": {
@@ -171,9 +175,9 @@ def build_packet(session: Session, incident_id: int, now: datetime) -> dict[str,
             for m in top[:5]
         ],
         "themes": themes,
-        "timeline": [{"at": f"{e.at:%a %H:%M}", "text": _event_text(e)} for e in events],
+        "timeline": [{"at": show(e.at, tz, "%a %H:%M"), "text": _event_text(e)} for e in events],
         "holding_statement": statement,
-        "generated_at": f"{now:%a %d %b %H:%M} UTC",
+        "generated_at": show(now, tz),
     }
 
 

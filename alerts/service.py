@@ -34,6 +34,7 @@ from alerts.incidents import (
 )
 from alerts.tokens import make_ack_token, make_view_token
 from worker.config import Config, default_policy
+from worker.localtime import show
 from worker.storage.models import (
     Acknowledgement,
     Incident,
@@ -264,6 +265,7 @@ def _fire_step(
                             "packet_url": f"{base_url}/incidents/{inc.id}/packet?t={view}",
                             "explanations": list(inc.summary.get("explanations", [])),
                             "opened_at": inc.opened_at.isoformat(),
+                            "opened_shown": show(inc.opened_at, config.timezone),
                         },
                         status="pending",
                         attempts=0,

@@ -23,6 +23,7 @@ from alerts.channels.render import env
 from alerts.packets import build_packet, render_packet_html
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
 from alerts.tokens import TokenError, read_ack_token, read_view_token
+from worker.localtime import show
 from worker.runtime import Runtime, get_runtime, utcnow
 
 SECURITY_HEADERS = {
@@ -32,6 +33,11 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+def _shown(iso: str, tz: str) -> str:
+    """An ISO time from the incidents API, as a person reads it in the team's zone."""
+    return show(datetime.fromisoformat(iso), tz)
 
 
 def _page(status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -95,14 +101,21 @@ def create_app(
             who = inc["acknowledged_by"] or "someone"
             lines = [
                 f"Already {inc['state']}"
-                + (f" by {who} at {inc['acknowledged_at']}." if inc["acknowledged_at"] else ".")
+                + (
+                    f" by {who} at {_shown(inc['acknowledged_at'], rt.config.timezone)}."
+                    if inc["acknowledged_at"]
+                    else "."
+                )
             ]
             return _page(200, heading=inc["title"], severity=inc["severity"], lines=lines)
         return _page(
             200,
             heading=inc["title"],
             severity=inc["severity"],
-            lines=[*inc["explanations"][:3], f"Opened {inc['opened_at']}."],
+            lines=[
+                *inc["explanations"][:3],
+                f"Opened {_shown(inc['opened_at'], rt.config.timezone)}.",
+            ],
             form_action=f"/ack/{token}",
             button="Acknowledge",
         )
@@ -125,7 +138,8 @@ def create_app(
                 heading="Acknowledged",
                 severity=inc.get("severity"),
                 lines=[
-                    f"Acknowledged by {c.recipient} at {now:%H:%M} UTC — escalation stopped.",
+                    f"Acknowledged by {c.recipient} at {show(now, rt.config.timezone, '%H:%M')}"
+                    " — escalation stopped.",
                     inc.get("title", ""),
                 ],
             )
@@ -158,7 +172,8 @@ def create_app(
             return _page(403, heading="Link not valid for this incident")
         with rt.sessions() as session:
             try:
-                return HTMLResponse(render_packet_html(build_packet(session, incident_id, now)))
+                packet = build_packet(session, incident_id, now, rt.config.timezone)
+                return HTMLResponse(render_packet_html(packet))
             except LookupError:
                 return _page(404, heading="Incident not found")
 

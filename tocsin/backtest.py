@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from worker.config import Config
+from worker.localtime import show
 
 
 class EventsError(ValueError):
@@ -180,7 +181,8 @@ def _minutes(d: timedelta) -> str:
     return f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h"
 
 
-def render(reports: Sequence[TopicReport], labelled: bool) -> str:
+def render(reports: Sequence[TopicReport], labelled: bool, tz: str = "UTC") -> str:
+    """The report a person reads; alert times in the zone `tz` (`[tocsin] timezone`)."""
     lines: list[str] = []
     for r in reports:
         lines.append(
@@ -188,7 +190,8 @@ def render(reports: Sequence[TopicReport], labelled: bool) -> str:
             f"({r.per_week:.1f} per week)"
         )
         for a in r.alerts:
-            lines.append(f"  {a.at:%Y-%m-%d %H:%M} UTC  {a.severity}  #{a.incident}  {a.why}")
+            at = show(a.at, tz, "%Y-%m-%d %H:%M")
+            lines.append(f"  {at}  {a.severity}  #{a.incident}  {a.why}")
         if labelled:
             if r.events:
                 delays = list(r.found.values())
@@ -241,5 +244,5 @@ def backtest_main(argv: Sequence[str]) -> int:
     except FileNotFoundError as exc:
         print(f"tocsin backtest: {exc.filename or exc}: file not found", file=sys.stderr)
         return 2
-    print(render(reports, labelled=args.events is not None))
+    print(render(reports, labelled=args.events is not None, tz=config.timezone))
     return 0

@@ -9,21 +9,25 @@ from importlib import resources
 from pathlib import Path
 
 from tocsin.replay import ReplayResult, replay
+from worker.localtime import local, show
 
 SCENARIO = "demo_lumio.jsonl"
 
 
-def _when(iso: str | None) -> str:
+def _when(iso: str | None, tz: str = "UTC") -> str:
     if not iso:
         return "—"
-    return datetime.fromisoformat(iso).strftime("%a %d %b %H:%M UTC")
+    return show(datetime.fromisoformat(iso), tz)
 
 
 def summarise(result: ReplayResult) -> list[str]:
     """The few readable lines the demo prints (also used by the tests)."""
+    if result.first is None or result.last is None:
+        return [f"No mentions to replay ({result.skipped} bad lines skipped)."]
+    first = local(result.first, result.timezone)
     lines = [
         f"Replayed {result.mentions:,} mentions of {', '.join(result.topics)} from "
-        f"{result.first:%a %d %b} to {result.last:%a %d %b %H:%M} UTC "
+        f"{first:%a %d %b} to {show(result.last, result.timezone)} "
         f"(simulated clock, {result.skipped} bad lines skipped).",
     ]
     if not result.incidents:
@@ -32,15 +36,19 @@ def summarise(result: ReplayResult) -> list[str]:
         kinds = ", ".join(k.replace("_", " ") for k in inc["kinds"])
         lines.append(
             f"Incident #{inc['id']} {inc['severity']} on '{inc['topic']}' opened "
-            f"{_when(inc['opened_at'])}: {kinds}."
+            f"{_when(inc['opened_at'], result.timezone)}: {kinds}."
         )
         notes = [n for n in result.notifications if n["incident"] == inc["id"]]
         by_role = Counter(n["role"] for n in notes)
         for role in dict.fromkeys(n["role"] for n in notes):
             first = min(n["sent_at"] for n in notes if n["role"] == role)
-            lines.append(f"  paged {role} at {_when(first)} ({by_role[role]} notification(s)).")
+            lines.append(
+                f"  paged {role} at {_when(first, result.timezone)} ({by_role[role]} notification(s))."
+            )
         state = "acknowledged" if inc["acknowledged_at"] else "not acknowledged"
-        ended = f", resolved {_when(inc['resolved_at'])}" if inc["resolved_at"] else ""
+        ended = (
+            f", resolved {_when(inc['resolved_at'], result.timezone)}" if inc["resolved_at"] else ""
+        )
         lines.append(f"  {state}{ended}.")
         if inc["id"] in result.packets:
             lines.append(f"  Briefing packet: {result.packets[inc['id']]}")

@@ -75,6 +75,7 @@ class ReplayResult:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     signals: int = 0
     packets: dict[int, Path] = field(default_factory=dict)
+    timezone: str = "UTC"  # the config's `[tocsin] timezone`, for what people read
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -121,6 +122,7 @@ def replay(
         topics,
         mentions[0].created_at if mentions else None,
         mentions[-1].created_at if mentions else None,
+        timezone=config.timezone,
     )
     if not mentions:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -189,7 +191,7 @@ def replay(
         with sessions() as session:
             _write_outputs(session, out_dir, result)
             for inc in result.incidents:
-                packet = build_packet(session, inc["id"], ticks[-1])
+                packet = build_packet(session, inc["id"], ticks[-1], config.timezone)
                 result.packets[inc["id"]] = write_packet(
                     out_dir / "packets" / str(inc["id"]), packet
                 )

@@ -337,6 +337,7 @@ def evaluate_topic(session: Session, config: Config, topic: str, now: datetime) 
         recent_mentions=recent,
         source_health=source_health(session, topic) or None,
         volume=volume,
+        tz=config.timezone,
     )
     return store_signals(session, signals)
 

@@ -33,6 +33,8 @@ def render_text(message: OutgoingMessage) -> str:
         *[f"- {e}" for e in b.get("explanations", [])],
         "",
     ]
+    if b.get("opened_shown"):  # in the team's time zone (`[tocsin] timezone`)
+        lines += [f"Opened {b['opened_shown']}.", ""]
     if message.role == "on-call":
         lines += ["Acknowledge (stops the escalation):", str(b.get("ack_url", "")), ""]
     else:

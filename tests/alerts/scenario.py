@@ -46,7 +46,7 @@ class Clock:
         return self.now
 
 
-def make_runtime(tmp_path: Path) -> Runtime:
+def make_runtime(tmp_path: Path, timezone: str | None = None) -> Runtime:
     url = f"sqlite:///{tmp_path / 'tocsin.db'}"
     upgrade(url)
     engine = make_engine(url)
@@ -61,7 +61,8 @@ def make_runtime(tmp_path: Path) -> Runtime:
         web_host="127.0.0.1",
         web_port=0,
     )
-    return Runtime(settings, parse_config(CONFIG), engine, make_sessionmaker(engine), tmp_path)
+    text = CONFIG if timezone is None else f'[tocsin]\ntimezone = "{timezone}"\n{CONFIG}'
+    return Runtime(settings, parse_config(text), engine, make_sessionmaker(engine), tmp_path)
 
 
 def open_incident(rt: Runtime) -> int:

@@ -36,6 +36,7 @@ def message(**overrides: Any) -> OutgoingMessage:
         "packet_url": "http://tocsin.test/incidents/3/packet?t=xyz",
         "explanations": [f"412 mentions in the last hour, 6.8x usual. Top post: {HOSTILE}"],
         "opened_at": "2026-09-01T14:00:00+00:00",
+        "opened_shown": "Tue 01 Sep 16:00 CEST",
     }
     fields: dict[str, Any] = {
         "notification_id": 1,
@@ -109,7 +110,9 @@ def test_email_has_text_and_html_with_the_ack_link_and_escaped_text(
     html = msg.get_body(preferencelist=("html",))
     assert text is not None and html is not None
     assert "http://tocsin.test/ack/abc.def" in text.get_content()
+    assert "Opened Tue 01 Sep 16:00 CEST." in text.get_content()
     html_text = html.get_content()
+    assert "Opened Tue 01 Sep 16:00 CEST" in html_text
     assert 'href="http://tocsin.test/ack/abc.def"' in html_text
     assert "<script>" not in html_text and "&lt;script&gt;" in html_text
     assert msg["References"] == "<incident-3@tocsin.local>"

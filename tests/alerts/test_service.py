@@ -302,6 +302,8 @@ def test_an_incident_that_becomes_sev1_reaches_leadership_at_the_next_tick(
     raise_signals(sessions, config, signal(T0, severity=3))
     assert tick(sessions, config, T0) == 1  # on-call only: SEV3
     assert notifications(sessions) == [(0, "alice", "pending")]
+    with sessions() as s:  # what the e-mail quotes, in the config's zone (UTC here)
+        assert s.scalars(select(Notification)).one().body["opened_shown"] == "Tue 01 Sep 14:00 UTC"
     raise_signals(sessions, config, signal(T0 + timedelta(minutes=5), severity=1))
     # Worse, but not yet severe enough, would have waited; SEV1 with severe_at = 1 does not.
     assert tick(sessions, config, T0 + timedelta(minutes=5)) == 1

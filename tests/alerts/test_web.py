@@ -120,3 +120,22 @@ def test_api_lists_and_acknowledges_with_a_bearer_token(
 
 def test_healthz(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"ok": True, "db": True}
+
+
+def test_pages_show_times_in_the_configured_time_zone(tmp_path: Path, clock: Clock) -> None:
+    # T0 is 14:00 UTC on 1 September: 16:00 in Paris (summer time).
+    rt = make_runtime(tmp_path, timezone="Europe/Paris")
+    try:
+        client = TestClient(create_app(lambda: rt, clock=clock))
+        inc_id = open_incident(rt)
+        path = ack_path(rt)
+        assert "Opened Tue 01 Sep 16:00 CEST." in client.get(path).text
+        clock.now = T0 + timedelta(minutes=2)
+        assert "Acknowledged by alice at 16:02 CEST" in client.post(path).text
+        view = make_view_token(SECRET, inc_id, T0 + timedelta(days=1))
+        packet = client.get(f"/incidents/{inc_id}/packet", params={"t": view}).text
+        assert "Opened Tue 01 Sep 16:00 CEST" in packet
+        assert "acknowledged by alice at 16:02 CEST" in packet
+        assert " UTC" not in packet
+    finally:
+        rt.dispose()

@@ -60,8 +60,13 @@ def test_backtest_lists_alerts_and_scores_them_against_events(tmp_path: Path) ->
 
 def test_backtest_without_events_reports_alerts_per_week(tmp_path: Path) -> None:
     src, config = setup(tmp_path)
+    config.write_text('[tocsin]\ntimezone = "Europe/Paris"\n' + CONFIG, encoding="utf-8")
     proc = tocsin("backtest", str(src), "--config", str(config), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    # Times are shown in the team's zone: the burst at 01:00 UTC is 03:00 in Paris (summer).
+    burst = START + timedelta(days=2, hours=1)
+    alert = proc.stdout.splitlines()[1]
+    assert alert.startswith(f"  {burst:%Y-%m-%d} 03:") and " CEST  SEV" in alert, alert
     # 1 alert over 2 days 1 h 20 min of data = 3.4 a week: a rate the team can compare with
     # how many pages a week they are willing to take.
     assert "(3.4 per week)" in proc.stdout.splitlines()[0]

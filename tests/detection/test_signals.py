@@ -155,6 +155,15 @@ def test_the_explanation_quotes_the_usual_and_its_band() -> None:
     assert f"(expected {low:.0f}–{high:.0f})" in text
     assert low <= volume.evidence.expected <= high < volume.evidence.observed
     assert "75% negative vs 10% usually" in text
+    # The team's time zone changes what is quoted, never what is decided.
+    paris = evaluate("acme", series, now_of(series), DetectionSettings(), tz="Europe/Paris")
+    (local,) = [s for s in paris if s.kind == "volume_spike"]
+    assert "× the usual for a Wednesday at 00:00 CET" in local.explanation  # Tuesday 23:00 UTC
+    assert (local.severity, local.score, local.evidence) == (
+        volume.severity,
+        volume.score,
+        volume.evidence,
+    )
 
 
 def test_on_a_quiet_topic_the_ratio_is_a_lower_bound_and_says_so() -> None:

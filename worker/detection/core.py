@@ -27,6 +27,7 @@ import numpy as np
 from scipy.stats import poisson
 
 from worker.detection import series
+from worker.localtime import show
 from worker.model import Bucket, Evidence, Mention, Signal
 
 CRISIS_TERMS_EN = (
@@ -282,8 +283,11 @@ def evaluate(
     recent_mentions: Sequence[Mention] = (),
     source_health: Mapping[str, bool] | None = None,
     volume: series.VolumeState | None = None,
+    tz: str = "UTC",
 ) -> list[Signal]:
     """Judge the latest window of `buckets` (ascending, contiguous, completed) and return signals.
+
+    `tz` is the zone the explanations quote times in (`[tocsin] timezone`); it changes no decision.
 
     `volume` is the volume detector's state for the same buckets (the pipeline keeps it); without
     it the whole history is worked out here, which is exact but costs a pass over the buckets.
@@ -317,7 +321,7 @@ def evaluate(
     usual_share = _usual_negative_share(buckets, n, s)
     ratio = judged.window_observed / max(judged.window_expected, 1e-9)
     tags = _hashtags(in_window)
-    when = f"{start:%A} at {start:%H:%M} UTC"
+    when = show(start, tz, "%A at %H:%M")
     led = f"; led by {', '.join(tags)}" if tags else ""
     warmed_up = (len(buckets) - n) * s.bucket_seconds >= s.warmup_hours * 3600
     if warmed_up and judged.score >= s.alert_score and judged.window_observed >= s.min_count:
@@ -335,7 +339,7 @@ def evaluate(
         # On a quiet topic every bucket is judged against the floor of the expected count, so
         # the ratio is a lower bound: say so rather than quote the floor as "the usual".
         floor = k * series.min_expected(s.bucket_seconds, s.series_settings)
-        when = f"{vol_start:%A} at {vol_start:%H:%M} UTC"  # the start of the window quoted
+        when = show(vol_start, tz, "%A at %H:%M")  # the start of the window quoted
         usual = (
             f"at least {ratio:.1f}× the usual for a {when} (usually under {floor:.0f})"
             if judged.window_expected <= floor * (1 + 1e-9)
