@@ -266,6 +266,9 @@ def _fire_step(
                             "explanations": list(inc.summary.get("explanations", [])),
                             "opened_at": inc.opened_at.isoformat(),
                             "opened_shown": show(inc.opened_at, config.timezone),
+                            # Set when leadership is briefed on an incident that became severe
+                            # after the on-call manager took it: "Alice is on it".
+                            "acknowledged_by": inc.acknowledged_by,
                         },
                         status="pending",
                         attempts=0,
@@ -291,8 +294,9 @@ def escalation_tick(
     """Fire one due step for each claimed incident. Returns how many steps fired.
 
     1. Select triggered incidents (and acknowledged ones that became severe, see
-       `_page_leadership_if_now_severe`) whose `next_due_at` has passed (SKIP LOCKED on PostgreSQL, so
-       two ticks never take the same row; SQLite serialises writers with BEGIN IMMEDIATE).
+       `_page_leadership_if_now_severe`) whose `next_due_at` has passed (SKIP LOCKED on
+       PostgreSQL, so two ticks never take the same row; SQLite serialises writers with
+       BEGIN IMMEDIATE).
     2. Claim each with a conditional UPDATE on its fence; act only if one row changed.
     3. Write the step's notifications and move `next_step`/`next_due_at` on, in the same commit.
     """

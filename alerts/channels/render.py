@@ -35,7 +35,9 @@ def render_text(message: OutgoingMessage) -> str:
     ]
     if b.get("opened_shown"):  # in the team's time zone (`[tocsin] timezone`)
         lines += [f"Opened {b['opened_shown']}.", ""]
-    if message.role == "on-call":
+    if b.get("acknowledged_by"):  # severe, but already in hand: no button to press
+        lines += [f"This is now severe. {b['acknowledged_by']} acknowledged it and is on it.", ""]
+    elif message.role == "on-call":
         lines += ["Acknowledge (stops the escalation):", str(b.get("ack_url", "")), ""]
     else:
         lines += [

@@ -16,6 +16,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from alerts.channels.base import OutgoingMessage, TransportError
+from alerts.channels.render import render_html, render_text
 from alerts.channels.smtp import SMTPChannel
 from alerts.channels.webhook import WebhookChannel
 
@@ -116,6 +117,16 @@ def test_email_has_text_and_html_with_the_ack_link_and_escaped_text(
     assert 'href="http://tocsin.test/ack/abc.def"' in html_text
     assert "<script>" not in html_text and "&lt;script&gt;" in html_text
     assert msg["References"] == "<incident-3@tocsin.local>"
+
+
+def test_a_severe_briefing_on_a_handled_incident_says_who_is_on_it() -> None:
+    msg = message(role="leadership")
+    msg.body["acknowledged_by"] = "alice"
+    text, html = render_text(msg), render_html(msg)
+    for page in (text, html):
+        assert "This is now severe. alice acknowledged it and is on it." in page
+    assert "abc.def" not in text and "abc.def" not in html  # nothing left to acknowledge
+    assert "http://tocsin.test/incidents/3/packet?t=xyz" in text
 
 
 def test_refused_recipient_is_permanent_and_busy_server_is_retried() -> None:

@@ -333,6 +333,7 @@ def test_an_acknowledged_incident_that_becomes_sev1_still_briefs_leadership_once
     sink = Recording()
     assert dispatch_due(sessions, {"console": sink}, T0 + timedelta(minutes=25)) == 1
     assert [m.recipient for m in sink.sent] == ["carol"]
+    assert sink.sent[0].body["acknowledged_by"] == "alice"  # "alice is on it", no button
     # Once: no repeat, no second briefing, and the incident stays acknowledged.
     assert tick(sessions, config, T0 + timedelta(hours=3)) == 0
     raise_signals(sessions, config, signal(T0 + timedelta(minutes=40), severity=1))
