@@ -139,11 +139,8 @@ def test_watch_signals_never_open_an_incident_but_join_an_open_one() -> None:
 def test_the_explanation_quotes_the_usual_and_its_band() -> None:
     spike = Bucket(T0, count=60, negative=45, authors=60, texts=60)
     series = ending(quiet(10), spike)
-    (volume,) = [
-        s
-        for s in evaluate("acme", series, now_of(series), DetectionSettings())
-        if s.kind == "volume_spike"
-    ]
+    got = evaluate("acme", series, now_of(series), DetectionSettings())
+    (volume,) = [s for s in got if s.kind == "volume_spike"]
     text = volume.explanation
     assert text.startswith("Mentions of acme: ")
     start = volume.evidence.window_start
@@ -155,6 +152,10 @@ def test_the_explanation_quotes_the_usual_and_its_band() -> None:
     assert f"(expected {low:.0f}–{high:.0f})" in text
     assert low <= volume.evidence.expected <= high < volume.evidence.observed
     assert "75% negative vs 10% usually" in text
+    # The negative surge of the same evaluation quotes its own window, the last 30 minutes.
+    (surge,) = [s for s in got if s.kind == "negative_surge"]
+    half_hour = now_of(series) - timedelta(minutes=30)
+    assert f"usually for a {half_hour:%A} at {half_hour:%H:%M} UTC" in surge.explanation
     # The team's time zone changes what is quoted, never what is decided.
     paris = evaluate("acme", series, now_of(series), DetectionSettings(), tz="Europe/Paris")
     (local,) = [s for s in paris if s.kind == "volume_spike"]

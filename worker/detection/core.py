@@ -339,11 +339,11 @@ def evaluate(
         # On a quiet topic every bucket is judged against the floor of the expected count, so
         # the ratio is a lower bound: say so rather than quote the floor as "the usual".
         floor = k * series.min_expected(s.bucket_seconds, s.series_settings)
-        when = show(vol_start, tz, "%A at %H:%M")  # the start of the window quoted
+        vol_when = show(vol_start, tz, "%A at %H:%M")  # the start of the window quoted
         usual = (
-            f"at least {ratio:.1f}× the usual for a {when} (usually under {floor:.0f})"
+            f"at least {ratio:.1f}× the usual for a {vol_when} (usually under {floor:.0f})"
             if judged.window_expected <= floor * (1 + 1e-9)
-            else f"{ratio:.1f}× the usual for a {when} (expected {low:.0f}–{high:.0f})"
+            else f"{ratio:.1f}× the usual for a {vol_when} (expected {low:.0f}–{high:.0f})"
         )
         text = (
             f"Mentions of {topic}: {posts} in the last {span}, {usual}; "
