@@ -14,12 +14,14 @@ from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from worker.config import Config
-from worker.detection.core import DetectionSettings
+from worker.detection import evaluate, series
+from worker.detection.core import DetectionSettings, volume_state
 from worker.detection.series import VolumeState
 from worker.ingest import bucket_start
 from worker.model import Bucket, Mention, Signal
@@ -248,11 +250,6 @@ def load_volume_state(
     depend on it, so they are all worked out again. The state then equals a batch run over the
     counts as they are now, which is what makes the NAB score measure the live test.
     """
-    import numpy as np
-
-    from worker.detection import series
-    from worker.detection.core import volume_state
-
     width = settings.bucket_seconds
     state = volume_state(buckets, width)
     if not buckets:
@@ -316,8 +313,6 @@ def load_volume_state(
 
 def evaluate_topic(session: Session, config: Config, topic: str, now: datetime) -> list[int]:
     """Run the detectors over the topic's series at `now`; store and return new signal ids."""
-    from worker.detection import evaluate
-
     bucket_seconds = config.bucket_minutes * 60
     # The buckets are `bucket_minutes` wide whatever a preset says.
     settings = replace(config.topic(topic).detection_settings(), bucket_seconds=bucket_seconds)

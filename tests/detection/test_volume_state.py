@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.detection import series, settings_for
-from worker.detection.core import evaluate
+from worker.detection.core import DetectionSettings, evaluate
 from worker.model import Bucket
 from worker.pipeline import load_series, load_volume_state
 from worker.storage.models import BucketRow, VolumeStateRow
@@ -81,6 +81,15 @@ def add_buckets(sessions: sessionmaker[Session], values: np.ndarray, offset: int
             )
 
 
+def load(
+    sessions: sessionmaker[Session], now: datetime, settings: DetectionSettings
+) -> tuple[list[Bucket], series.VolumeState]:
+    """What `evaluate_topic` does first: the completed buckets at `now` and their volume state."""
+    with sessions.begin() as s:
+        buckets, _ = load_series(s, "acme", now, STEP)
+        return buckets, load_volume_state(s, "acme", buckets, settings)
+
+
 def test_the_pipeline_stores_the_state_and_then_works_out_only_the_new_bucket(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -88,9 +97,7 @@ def test_the_pipeline_stores_the_state_and_then_works_out_only_the_new_bucket(
     add_buckets(sessions, v)
     settings = settings_for("balanced")
     now = T0 + timedelta(seconds=STEP * len(v))
-    with sessions.begin() as s:
-        buckets, _ = load_series(s, "acme", now, STEP)
-        first = load_volume_state(s, "acme", buckets, settings)
+    buckets, first = load(sessions, now, settings)
     assert len(buckets) == len(v)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(VolumeStateRow)) == len(v)
@@ -100,10 +107,8 @@ def test_the_pipeline_stores_the_state_and_then_works_out_only_the_new_bucket(
     # One more bucket, a burst: only it is worked out, and it matches the batch run.
     burst = np.array([160.0])
     add_buckets(sessions, burst, offset=len(v))
-    with sessions.begin() as s:
-        buckets, _ = load_series(s, "acme", now + timedelta(seconds=STEP), STEP)
-        state = load_volume_state(s, "acme", buckets, settings)
-        signals = evaluate("acme", buckets, now + timedelta(seconds=STEP), settings, volume=state)
+    buckets, state = load(sessions, now + timedelta(seconds=STEP), settings)
+    signals = evaluate("acme", buckets, now + timedelta(seconds=STEP), settings, volume=state)
     whole = np.append(v, burst)
     _, surprise = series.surprise(whole, STEP, settings.series_settings)
     assert np.allclose(state.surprise, surprise)
@@ -139,9 +144,7 @@ def test_a_late_recount_works_the_state_out_again_from_that_bucket_on(
     add_buckets(sessions, v)
     settings = settings_for("balanced")
     now = T0 + timedelta(seconds=STEP * len(v))
-    with sessions.begin() as s:
-        buckets, _ = load_series(s, "acme", now, STEP)
-        load_volume_state(s, "acme", buckets, settings)
+    load(sessions, now, settings)
 
     filled: list[list[int]] = []
     fill = series.fill
@@ -154,9 +157,7 @@ def test_a_late_recount_works_the_state_out_again_from_that_bucket_on(
     monkeypatch.setattr(series, "fill", spy)
 
     # Nothing changed: nothing is worked out again.
-    with sessions.begin() as s:
-        buckets, _ = load_series(s, "acme", now, STEP)
-        load_volume_state(s, "acme", buckets, settings)
+    load(sessions, now, settings)
     assert filled == [[]]
 
     # A story broke 3 hours ago, but its mentions arrived late: bucket `late` is recounted.
@@ -167,9 +168,7 @@ def test_a_late_recount_works_the_state_out_again_from_that_bucket_on(
         ).one()
         row.authors += 400
     v[late] += 400
-    with sessions.begin() as s:
-        buckets, _ = load_series(s, "acme", now, STEP)
-        state = load_volume_state(s, "acme", buckets, settings)
+    _, state = load(sessions, now, settings)
     assert filled[-1] == list(range(late, len(v)))
     expected, surprise = series.surprise(v, STEP, settings.series_settings)
     assert np.array_equal(state.expected, expected)
@@ -183,8 +182,7 @@ def test_a_late_recount_works_the_state_out_again_from_that_bucket_on(
         ).all()
     assert [r.value for r in rows] == v.tolist()
     assert np.array_equal([r.surprise for r in rows], surprise)
-    with sessions.begin() as s:
-        load_volume_state(s, "acme", load_series(s, "acme", now, STEP)[0], settings)
+    load(sessions, now, settings)
     assert filled[-1] == []
 
 
@@ -195,12 +193,10 @@ def test_rows_stored_before_the_value_column_are_worked_out_again_once(
     add_buckets(sessions, v)
     settings = settings_for("balanced")
     now = T0 + timedelta(seconds=STEP * len(v))
-    with sessions.begin() as s:
-        load_volume_state(s, "acme", load_series(s, "acme", now, STEP)[0], settings)
+    load(sessions, now, settings)
     with sessions.begin() as s:  # as migration 0004 leaves rows written by 0003's code
         s.execute(update(VolumeStateRow).values(value=None, surprise=-1.0))
-    with sessions.begin() as s:
-        state = load_volume_state(s, "acme", load_series(s, "acme", now, STEP)[0], settings)
+    _, state = load(sessions, now, settings)
     _, surprise = series.surprise(v, STEP, settings.series_settings)
     assert np.array_equal(state.surprise, surprise)
     with sessions() as s:

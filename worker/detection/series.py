@@ -371,13 +371,13 @@ def judge(state: VolumeState, s: SeriesSettings = DEFAULT) -> tuple[Judgement, N
                 state.values, state.expected, state.spread[idx], idx, state.bucket_seconds, s
             )[1][0]
         )
-    sup = np.array([state.surprise[i]])
+    sup = float(state.surprise[i])
     minutes = s.windows_minutes[w]
     k = min(i + 1, _window_buckets(minutes, state.bucket_seconds))
     observed = float(state.values[i + 1 - k : i + 1].sum())
     expected = float(state.expected[i + 1 - k : i + 1].sum())
     ref = reference_at(state.surprise, i, per_day, s)
-    ratio = float(sup[0]) / ref
+    ratio = sup / ref
     warmed_up = i >= int(s.warmup_days * per_day)
     return (
         Judgement(
@@ -387,10 +387,10 @@ def judge(state: VolumeState, s: SeriesSettings = DEFAULT) -> tuple[Judgement, N
             window_observed=observed,
             window_expected=expected,
             spread=float(state.spread[i]),
-            surprise=float(sup[0]),
+            surprise=sup,
             reference=ref,
             score=ratio / (ratio + 1.0) if warmed_up else 0.0,
-            p_value=10.0 ** -float(sup[0]),
+            p_value=10.0**-sup,
             warmed_up=warmed_up,
         ),
         filled,
@@ -408,7 +408,7 @@ def detect(
     if np.any(v < 0) or not np.all(np.isfinite(v)):
         raise ValueError("counts must be finite and non-negative")
     n = len(v)
-    per_day = max(1, round(86400 / bucket_seconds))
+    per_day = _per_day(bucket_seconds)
     mu, sup = surprise(v, bucket_seconds, s, phase)
     ratio = sup / reference(sup, per_day, s)
     score = ratio / (ratio + 1.0)
