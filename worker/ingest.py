@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
-from worker.storage.models import BucketRow, MentionRow, Source
+from worker.storage.models import BucketRow, MentionRow, PollRow, Source
 
 MAX_TEXT = 20_000
 
@@ -217,4 +217,15 @@ def ingest_page(
         source.consecutive_failures = 0
         source.polls_ok += 1
         source.mentions_total += stored
+        session.add(
+            PollRow(
+                source_id=source.id,
+                topic=source.topic,
+                platform=source.platform,
+                at=now,
+                health="ok",
+                fetched=received,
+                new=stored,
+            )
+        )
     return IngestResult(received, stored, received - stored, advanced)

@@ -25,7 +25,14 @@ from worker.detection.core import DetectionSettings, volume_state
 from worker.detection.series import VolumeState
 from worker.ingest import bucket_start
 from worker.model import Bucket, Mention, Signal
-from worker.storage.models import BucketRow, MentionRow, SignalRow, Source, VolumeStateRow
+from worker.storage.models import (
+    BucketRow,
+    MentionRow,
+    PollRow,
+    SignalRow,
+    Source,
+    VolumeStateRow,
+)
 
 HISTORY = timedelta(days=28)
 
@@ -89,11 +96,25 @@ def record_poll_failure(
     permanent: bool,
     retry_after_s: float | None,
     poll_seconds: int,
+    health: str = "unavailable",
 ) -> None:
-    """Mark a source unhealthy and push its next poll back (Retry-After, else exponential backoff)."""
+    """Mark a source unhealthy and push its next poll back (Retry-After, else exponential backoff).
+
+    The poll is logged in `source_polls` with its health word, so a failure is never shown as ok.
+    """
     source = session.get(Source, source_id)
     if source is None:
         return
+    session.add(
+        PollRow(
+            source_id=source.id,
+            topic=source.topic,
+            platform=source.platform,
+            at=now,
+            health=health,
+            detail=error[:2000],
+        )
+    )
     source.consecutive_failures += 1
     source.last_error = error[:2000]
     # One transient failure is noise; a source is "down" (which silences its silence detector and

@@ -87,6 +87,28 @@ class Source(Base):
     mentions_total: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class PollRow(Base):
+    """One poll of one source: when, how it went, how much it brought.
+
+    The proof of watch: the weekly summary reads these rows to say that every source answered
+    (and the longest gap between answers), and `tocsin sources` shows the latest ones.
+    `health` is one of ok, rate_limited, auth_failed, unavailable, bad_response.
+    """
+
+    __tablename__ = "source_polls"
+    __table_args__ = (Index("ix_source_polls_topic_at", "topic", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    platform: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    health: Mapped[str] = mapped_column(String(20))
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class MentionRow(Base):
     """A stored mention. Unique per (topic, platform, external id): storing it twice is a no-op."""
 
