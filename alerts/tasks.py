@@ -1,72 +1,90 @@
-"""Celery tasks of the alerts side: thin wrappers around `alerts.service` and `alerts.outbox`."""
+"""The response side's jobs (rows of `worker.jobs.JOBS`): thin wrappers around `alerts.service` and
+`alerts.outbox`. Celery tasks are made from the table in `worker/tasks.py`; a replay runs these
+same functions on its simulated clock."""
 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 
 import httpx
+from sqlalchemy import bindparam, select
 
-from worker.celery_app import app
-from worker.runtime import get_runtime, utcnow
+from worker.jobs import Context
+from worker.storage.models import Incident, Notification
 
 log = logging.getLogger("tocsin.alerts")
 
+# Cheap questions asked before the real work, which runs every few seconds and most of the time
+# finds nothing to do (built once: a tick should cost what is new, not what is old).
+_ANY_OPEN = select(Incident.__table__.c.id).where(Incident.__table__.c.state != "resolved").limit(1)
+_N = Notification.__table__.c
+_ANY_DUE = (
+    select(_N.id)
+    .where(
+        _N.status.in_(("pending", "sending")),
+        (_N.next_attempt_at.is_(None)) | (_N.next_attempt_at <= bindparam("now")),
+    )
+    .limit(1)
+)
 
-@app.task(name="alerts.observe")
-def observe(signal_ids: list[int], now_iso: str | None = None) -> list[int]:
+
+def _any_open(ctx: Context) -> bool:
+    with ctx.sessions() as session:
+        return session.execute(_ANY_OPEN).first() is not None
+
+
+def observe(ctx: Context, now: datetime, signal_ids: list[int]) -> list[int]:
+    """Open or update incidents from new signals."""
     from alerts.service import observe as observe_signals
 
-    rt = get_runtime()
-    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
-    with rt.sessions.begin() as session:
-        ids = observe_signals(session, rt.config, signal_ids, now)
+    with ctx.sessions.begin() as session:
+        ids = observe_signals(session, ctx.config, signal_ids, now)
     log.info("observed signals=%s incidents=%s", signal_ids, ids)
     return ids
 
 
-@app.task(name="alerts.escalation.tick")
-def escalation_tick() -> int:
+def escalation_tick(ctx: Context, now: datetime) -> int:
+    """Fire due escalation steps, then resolve incidents that have been quiet long enough."""
     from alerts.service import auto_resolve
     from alerts.service import escalation_tick as tick
 
-    rt, now = get_runtime(), utcnow()
-    fired = tick(
-        rt.sessions,
-        rt.config,
-        now,
-        base_url=rt.settings.base_url,
-        secret_key=rt.settings.secret_key,
-    )
-    resolved = auto_resolve(rt.sessions, rt.config, now)
+    if not _any_open(ctx):
+        return 0
+    fired = tick(ctx.sessions, ctx.config, now, base_url=ctx.base_url, secret_key=ctx.secret_key)
+    resolved = auto_resolve(ctx.sessions, ctx.config, now)
     if fired or resolved:
         log.info("escalation tick fired=%d resolved=%d", fired, resolved)
     return fired
 
 
-@app.task(name="notify.dispatch")
-def dispatch() -> int:
+def dispatch(ctx: Context, now: datetime) -> int:
+    """Deliver the notifications that are due."""
     from alerts.channels import build_channels
     from alerts.outbox import dispatch_due
 
-    rt = get_runtime()
-    return dispatch_due(rt.sessions, build_channels(rt.config, rt.outbox_dir), utcnow())
+    with ctx.sessions() as session:
+        if session.execute(_ANY_DUE, {"now": now}).first() is None:
+            return 0
+    channels = ctx.channels
+    if channels is None:
+        channels = build_channels(ctx.config, ctx.outbox_dir)
+    return dispatch_due(ctx.sessions, channels, now)
 
 
-@app.task(name="alerts.auditor")
-def auditor(heartbeat_url: str | None = None) -> list[str]:
+def auditor(ctx: Context, now: datetime) -> list[str]:
     """Check running escalations; ping the external heartbeat only when all is well."""
-    import os
-
     from alerts.service import audit
 
-    rt = get_runtime()
-    with rt.sessions() as session:
-        problems = audit(session, utcnow())
+    problems: list[str] = []
+    if _any_open(ctx):
+        with ctx.sessions() as session:
+            problems = audit(session, now)
     for p in problems:
         log.error("auditor: %s", p)
-    url = heartbeat_url or os.environ.get("TOCSIN_HEARTBEAT_URL")
-    if url and not problems:
+    url = os.environ.get("TOCSIN_HEARTBEAT_URL")
+    if url and not problems and ctx.online:
         try:
             httpx.get(url, timeout=10)
         except httpx.HTTPError as exc:

@@ -3,9 +3,11 @@
 1. Read the file (JSONL or CSV); every bad line is reported with its number and skipped.
 2. Build a fresh SQLite database in the output directory and apply the migrations.
 3. Walk the clock one bucket at a time from the first mention to the last (plus a tail, so that
-   escalations and auto-resolution can play out). At each tick: ingest the mentions that are now in
-   the past, evaluate every topic, hand new signals to the incident engine, fire due escalation
-   steps and deliver due notifications — the same functions the Celery tasks call.
+   escalations and auto-resolution can play out), running the one table of jobs
+   (`worker.jobs.simulate`): at each tick the mentions that are now in the past are handed to the
+   `ingest.push` task, as a push source would hand them live, then every job that is due runs —
+   evaluate, open or update incidents, fire escalation steps, deliver notifications — with the
+   follow-up tasks each sends. These are the very functions the Celery tasks run.
 4. Write signals.jsonl, incidents.jsonl, notifications.jsonl and a briefing packet per incident.
 
 Replay never sends a real message: every channel is replaced by a recorder that writes files.
@@ -25,9 +27,10 @@ from sqlalchemy import select
 
 from alerts.channels.base import OutgoingMessage
 from worker.config import Config, default_config
-from worker.ingest import bucket_start, ingest_page
+from worker.ingest import bucket_start
+from worker.jobs import Context, InlineQueue, simulate
 from worker.model import Mention
-from worker.pipeline import evaluate_topic
+from worker.serialize import mention_to_json
 from worker.storage.db import make_engine, make_sessionmaker, upgrade
 from worker.storage.models import Incident, Notification, SignalRow
 
@@ -101,9 +104,7 @@ def replay(
 ) -> ReplayResult:
     from tqdm import tqdm
 
-    from alerts.outbox import dispatch_due
     from alerts.packets import build_packet, write_packet
-    from alerts.service import auto_resolve, escalation_tick, observe
     from worker.sources.jsonl import read_mentions_file
 
     # 1. Read, reporting bad lines without stopping.
@@ -140,52 +141,52 @@ def replay(
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
     channels = {name: RecordingChannel(name, out_dir / "outbox") for name in config.channels}
-    bucket_seconds = config.bucket_minutes * 60
-    step = timedelta(seconds=bucket_seconds)
-    base_url, secret = "http://127.0.0.1:8025", "replay-secret-not-for-links"
-    crisis = {t: config.topic(t).detection_settings().all_crisis_terms for t in topics}
+    step = timedelta(minutes=config.bucket_minutes)
+    queue = InlineQueue()
+    ctx = Context(
+        sessions=sessions,
+        config=config,
+        send=queue.send,
+        base_url="http://127.0.0.1:8025",
+        # Links in a replay's messages are never followed: a fixed key keeps outputs stable.
+        secret_key="replay-secret-not-for-links",  # noqa: S106
+        outbox_dir=out_dir / "outbox",
+        channels=channels,
+        online=False,  # a replay never polls a platform or pings a heartbeat
+    )
+    queue.ctx = ctx
 
     # 3. The simulated clock.
     first, last = mentions[0].created_at, mentions[-1].created_at
     ticks = list(_ticks(first, last + tail, step))
     i = 0
+
+    def feed(now: datetime) -> None:
+        """Hand the mentions written before `now` to ingest, one push per topic."""
+        nonlocal i
+        by_topic: dict[str, list[dict[str, Any]]] = {}
+        while i < len(mentions) and mentions[i].created_at < now:
+            m = mentions[i]
+            by_topic.setdefault(m.topic or "default", []).append(mention_to_json(m))
+            i += 1
+        for topic, batch in by_topic.items():
+            queue.send("ingest.push", [topic, batch], now)
+
     try:
-        for now in tqdm(
-            ticks,
-            desc="replay",
-            unit="tick",
-            file=err,
-            disable=progress is False if progress is not None else None,
-            leave=False,
-        ):
-            batch: list[Mention] = []
-            while i < len(mentions) and mentions[i].created_at < now:
-                batch.append(mentions[i])
-                i += 1
-            with sessions.begin() as session:
-                by_topic: dict[str, list[Mention]] = {}
-                for m in batch:
-                    by_topic.setdefault(m.topic or "default", []).append(m)
-                for topic, ms in by_topic.items():
-                    ingest_page(
-                        session,
-                        ms,
-                        now,
-                        bucket_seconds=bucket_seconds,
-                        topic=topic,
-                        crisis_terms=crisis[topic],
-                    )
-            for topic in topics:
-                with sessions.begin() as session:
-                    ids = evaluate_topic(session, config, topic, now)
-                if ids:
-                    with sessions.begin() as session:
-                        observe(session, config, ids, now)
-            escalation_tick(sessions, config, now, base_url=base_url, secret_key=secret)
-            dispatch_due(sessions, channels, now)
-            auto_resolve(sessions, config, now)
-            if on_tick:
-                on_tick(now)
+        simulate(
+            config,
+            queue,
+            tqdm(
+                ticks,
+                desc="replay",
+                unit="tick",
+                file=err,
+                disable=progress is False if progress is not None else None,
+                leave=False,
+            ),
+            before_tick=feed,
+            after_tick=on_tick,
+        )
 
         # 4. Outputs.
         with sessions() as session:

@@ -1,23 +1,25 @@
 """The Celery application: queues, routes, beat schedule and reliability settings in one place.
 
 Nothing connects at import time. `configure(settings)` points the app at a broker; the `tocsin`
-entry points and the worker bootstrap call it. Task modules are listed in `include` so a worker
-started with `-A worker.celery_app` registers the tasks of both sides (`worker.tasks`,
-`alerts.tasks`) without `worker` ever importing `alerts` in code.
+entry points and the worker bootstrap call it. The tasks and the beat schedule are both made from
+the one table of jobs (`worker/jobs.py`): `worker.tasks` (listed in `include`) registers a task
+per row, and the rows with an interval or a cron time are the beat schedule. The alerts side's
+job functions are named in the table by import path, so `worker` never imports `alerts` in code.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery import Celery
+from celery.schedules import schedule
 from kombu import Queue
 
 from worker.settings import Settings, load_settings
 
 QUEUES = ("poll", "ingest", "detect", "alerts", "notify", "reports")
 
-app = Celery("tocsin", include=["worker.tasks", "alerts.tasks"])
+app = Celery("tocsin", include=["worker.tasks"])
 
 #: Task name prefix → queue. Explicit names (`name="alerts.escalation.tick"`) keep routing stable.
 ROUTES = {
@@ -29,14 +31,47 @@ ROUTES = {
     "reports.*": {"queue": "reports"},
 }
 
-#: Short ticks: durable schedules are rows, and each tick claims what is due (STYLE.md habit 5).
-BEAT_SCHEDULE = {
-    "poll-due-sources": {"task": "sources.poll_due", "schedule": timedelta(seconds=15)},
-    "evaluate-topics": {"task": "detect.evaluate_all", "schedule": timedelta(seconds=60)},
-    "escalation-tick": {"task": "alerts.escalation.tick", "schedule": timedelta(seconds=5)},
-    "deliver-notifications": {"task": "notify.dispatch", "schedule": timedelta(seconds=5)},
-    "auditor": {"task": "alerts.auditor", "schedule": timedelta(minutes=5)},
-}
+
+class LocalTime(schedule):
+    """A beat schedule at a local time of the team's zone ("Mon 09:00"), read from the config each
+    time it is checked (so `[reports] weekly` can change without touching the beat)."""
+
+    def __init__(self, job_name: str) -> None:
+        self.job_name = job_name
+        super().__init__(run_every=timedelta(minutes=1))
+
+    def is_due(self, last_run_at: datetime) -> tuple[bool, float]:
+        from worker.jobs import BY_NAME, next_fire
+        from worker.runtime import get_runtime, utcnow
+
+        config = get_runtime().config
+        spec = BY_NAME[self.job_name].cron_spec(config)
+        if spec is None:
+            return False, 300.0
+        now = utcnow()
+        last = last_run_at if last_run_at.tzinfo else last_run_at.replace(tzinfo=UTC)
+        due = next_fire(spec, last, config.timezone)
+        if due <= now:
+            return True, max(1.0, (next_fire(spec, now, config.timezone) - now).total_seconds())
+        return False, min(300.0, max(1.0, (due - now).total_seconds()))
+
+
+def beat_schedule(beat_seconds: float | None = None) -> dict[str, dict[str, object]]:
+    """The beat schedule: every row of the job table with an interval or a local time.
+
+    Short ticks: durable schedules are rows, and each tick claims what is due (STYLE.md habit 5).
+    Tests and the demo may speed the interval jobs up with `beat_seconds`.
+    """
+    from worker.jobs import JOBS
+
+    out: dict[str, dict[str, object]] = {}
+    for job in JOBS:
+        if job.every is not None:
+            every = timedelta(seconds=beat_seconds) if beat_seconds is not None else job.every
+            out[job.name] = {"task": job.name, "schedule": every}
+        elif job.cron is not None:
+            out[job.name] = {"task": job.name, "schedule": LocalTime(job.name)}
+    return out
 
 
 def _transport_options(broker_url: str) -> dict[str, object]:
@@ -51,12 +86,7 @@ def _transport_options(broker_url: str) -> dict[str, object]:
 def configure(settings: Settings | None = None, *, beat_seconds: float | None = None) -> Celery:
     """Point the app at the configured broker. Safe to call more than once."""
     settings = settings or load_settings()
-    schedule = dict(BEAT_SCHEDULE)
-    if beat_seconds is not None:
-        # Tests and the demo speed the ticks up; production keeps the defaults above.
-        schedule = {
-            k: {**v, "schedule": timedelta(seconds=beat_seconds)} for k, v in schedule.items()
-        }
+    schedule = beat_schedule(beat_seconds)
     app.conf.update(
         broker_url=settings.broker_url,
         task_serializer="json",

@@ -4,7 +4,9 @@
 2. Detect its language and score its sentiment with the same code as `tocsin score-text`.
 3. Insert it unless (topic, platform, external id) is already stored (ON CONFLICT DO NOTHING).
 4. Recount every bucket the new mentions fall in, from the mentions table itself, so running the
-   same page twice gives the same counts.
+   same page twice gives the same counts: one GROUP BY and one batched UPSERT per topic and page,
+   stamped with the topic's new data version (`topic_state`), which is what lets an evaluation
+   read only what changed since its last look.
 5. Advance the source's cursor — only if it is still the cursor the fetch started from, so a slow,
    stale poll never moves it backwards — and record the source as healthy.
 
@@ -20,12 +22,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
-from worker.storage.models import BucketRow, MentionRow, PollRow, Source
+from worker.storage.dialect import bucket_epoch, prebuilt
+from worker.storage.models import BucketRow, MentionRow, PollRow, Source, TopicState
 
 MAX_TEXT = 20_000
 
@@ -70,9 +72,14 @@ def _crisis_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
     )
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+@prebuilt
+def _insert_mentions(insert: Any) -> Any:
+    table = MentionRow.__table__
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["topic", "platform", "external_id"])
+        .returning(table.c.topic, table.c.platform, table.c.created_at)
+    )
 
 
 def store_mentions(
@@ -121,31 +128,43 @@ def store_mentions(
         )
     if not rows:
         return 0, 0, set()
-    table = MentionRow.__table__
-    stmt = (
-        _insert(session)(table)
-        .on_conflict_do_nothing(index_elements=["topic", "platform", "external_id"])
-        .returning(table.c.topic, table.c.platform, table.c.created_at)
-    )
+    stmt = _insert_mentions(session)
     touched: set[tuple[str, str, datetime]] = set()
+    stored = 0
     # Chunked so a 100k-line import never builds one giant statement (SQLite caps bound parameters).
     for i in range(0, len(rows), 500):
         for r in session.execute(stmt, rows[i : i + 500]).all():
             created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
             touched.add((r.topic, r.platform, created))
-    return len(rows), len(touched), touched
+            stored += 1  # one returned row per new mention, whatever their timestamps
+    return len(rows), stored, touched
 
 
-def recount_buckets(
-    session: Session, touched: Iterable[tuple[str, str, datetime]], bucket_seconds: int
-) -> int:
-    """Step 4: recompute each touched (topic, platform, bucket) from the stored mentions."""
-    keys = {(t, p, bucket_start(at, bucket_seconds)) for t, p, at in touched}
-    m = MentionRow
-    for topic, platform, start in sorted(keys):
-        end = start + timedelta(seconds=bucket_seconds)
-        row = session.execute(
+_FIELDS = (
+    "count",
+    "negative",
+    "positive",
+    "authors",
+    "reach",
+    "engagement",
+    "crisis_terms",
+    "texts",
+)
+
+
+_COUNTS: dict[tuple[str, int], Any] = {}
+
+
+def _counts(session: Session, bucket_seconds: int) -> Any:
+    """One statement: the counts of every bucket of one topic's platforms in [lo, hi)."""
+    key = (session.get_bind().dialect.name, bucket_seconds)
+    if key not in _COUNTS:
+        m = MentionRow.__table__.c
+        epoch = bucket_epoch(m.created_at, bucket_seconds, session).label("epoch")
+        _COUNTS[key] = (
             select(
+                m.platform,
+                epoch,
                 func.count(),
                 # Near-duplicates (same dup_key) count once for sentiment: a retweet storm of one
                 # angry text is one negative text, flagged through `texts` < `count`.
@@ -156,32 +175,104 @@ def recount_buckets(
                 func.coalesce(func.sum(m.likes + m.reposts + m.replies), 0),
                 func.coalesce(func.sum(m.crisis_terms), 0),
                 func.count(distinct(m.dup_key)),
-            ).where(
-                and_(
-                    m.topic == topic,
-                    m.platform == platform,
-                    m.created_at >= start,
-                    m.created_at < end,
-                )
             )
-        ).one()
-        values = {
-            "count": int(row[0] or 0),
-            "negative": int(row[1] or 0),
-            "positive": int(row[2] or 0),
-            "authors": int(row[3] or 0),
-            "reach": int(row[4] or 0),
-            "engagement": int(row[5] or 0),
-            "crisis_terms": int(row[6] or 0),
-            "texts": int(row[7] or 0),
-        }
-        stmt = _insert(session)(BucketRow.__table__).values(
-            topic=topic, platform=platform, start=start, **values
+            .where(
+                m.topic == bindparam("topic"),
+                m.platform.in_(bindparam("platforms", expanding=True)),
+                m.created_at >= bindparam("lo"),
+                m.created_at < bindparam("hi"),
+            )
+            .group_by(m.platform, epoch)
         )
-        session.execute(
-            stmt.on_conflict_do_update(index_elements=["topic", "platform", "start"], set_=values)
-        )
-    return len(keys)
+    return _COUNTS[key]
+
+
+@prebuilt
+def _upsert_buckets(insert: Any) -> Any:
+    stmt = insert(BucketRow.__table__)
+    return stmt.on_conflict_do_update(
+        index_elements=["topic", "platform", "start"],
+        set_={f: stmt.excluded[f] for f in (*_FIELDS, "seq")},
+    )
+
+
+def recount_buckets(
+    session: Session, touched: Iterable[tuple[str, str, datetime]], bucket_seconds: int
+) -> int:
+    """Step 4: recompute each touched (topic, platform, bucket) from the stored mentions.
+
+    Per topic: bump the topic's data version, read every touched bucket's counts with one
+    GROUP BY, and write them with one batched UPSERT stamped with that version. Returns how many
+    buckets were written.
+    """
+    by_topic: dict[str, set[tuple[str, datetime]]] = {}
+    latest: dict[str, datetime] = {}
+    for t, p, at in touched:
+        by_topic.setdefault(t, set()).add((p, bucket_start(at, bucket_seconds)))
+        latest[t] = max(latest.get(t, at), at)
+    written = 0
+    width = timedelta(seconds=bucket_seconds)
+    for topic, keys in sorted(by_topic.items()):
+        version = bump_version(session, topic, latest[topic])
+        lo = min(start for _, start in keys)
+        hi = max(start for _, start in keys) + width
+        rows = session.execute(
+            _counts(session, bucket_seconds),
+            {"topic": topic, "platforms": sorted({p for p, _ in keys}), "lo": lo, "hi": hi},
+        ).all()
+        values = []
+        for platform, epoch_s, *counts in rows:
+            start = datetime.fromtimestamp(int(epoch_s), UTC)
+            if (platform, start) not in keys:
+                continue  # inside the range but not touched by this page: unchanged
+            values.append(
+                {
+                    "topic": topic,
+                    "platform": platform,
+                    "start": start,
+                    "seq": version,
+                    **{f: int(v or 0) for f, v in zip(_FIELDS, counts, strict=True)},
+                }
+            )
+        if not values:
+            continue
+        stmt = _upsert_buckets(session)
+        session.execute(stmt, values)
+        written += len(values)
+    return written
+
+
+@prebuilt
+def _bump(insert: Any) -> Any:
+    t = TopicState.__table__
+    stmt = insert(t).values(
+        topic=bindparam("topic"),
+        version=1,
+        evaluated_version=0,
+        last_mention_at=bindparam("latest", type_=t.c.last_mention_at.type),
+    )
+    newer = t.c.last_mention_at.is_(None) | (stmt.excluded.last_mention_at > t.c.last_mention_at)
+    return stmt.on_conflict_do_update(
+        index_elements=["topic"],
+        set_={
+            "version": t.c.version + 1,
+            "last_mention_at": case(
+                (stmt.excluded.last_mention_at.is_(None), t.c.last_mention_at),
+                (newer, stmt.excluded.last_mention_at),
+                else_=t.c.last_mention_at,
+            ),
+        },
+    ).returning(t.c.version)
+
+
+def bump_version(session: Session, topic: str, latest: datetime | None = None) -> int:
+    """Increment the topic's data version (creating its row) and return the new version.
+
+    The UPSERT takes the row's lock until the transaction ends, so two ingests of one topic
+    commit their versions in order (see `TopicState`).
+    """
+    stmt = _bump(session)
+    return int(session.execute(stmt, {"topic": topic, "latest": latest}).scalar_one())
 
 
 def ingest_page(

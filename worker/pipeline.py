@@ -11,12 +11,11 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -25,14 +24,17 @@ from worker.detection.core import DetectionSettings, volume_state
 from worker.detection.series import VolumeState
 from worker.ingest import bucket_start
 from worker.model import Bucket, Mention, Signal
+from worker.storage.dialect import insert_for, prebuilt
 from worker.storage.models import (
     BucketRow,
     MentionRow,
     PollRow,
     SignalRow,
     Source,
+    TopicState,
     VolumeStateRow,
 )
+from worker.topic_series import SeriesCache
 
 HISTORY = timedelta(days=28)
 
@@ -142,11 +144,6 @@ def load_series(
         return [], {}
     start = max(start, first)
     n = int((end - start).total_seconds()) // bucket_seconds
-    rows = session.scalars(
-        select(BucketRow).where(
-            BucketRow.topic == topic, BucketRow.start >= start, BucketRow.start < end
-        )
-    ).all()
     fields = (
         "count",
         "negative",
@@ -157,16 +154,21 @@ def load_series(
         "crisis_terms",
         "texts",
     )
+    rows = session.execute(
+        select(BucketRow.platform, BucketRow.start, *[getattr(BucketRow, f) for f in fields]).where(
+            BucketRow.topic == topic, BucketRow.start >= start, BucketRow.start < end
+        )
+    ).all()
     total = [[0] * len(fields) for _ in range(n)]
     per: dict[str, list[list[int]]] = {}
-    for r in rows:
-        i = int((r.start - start).total_seconds()) // bucket_seconds
+    for platform, at, *values in rows:
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        i = int((at - start).total_seconds()) // bucket_seconds
         if not 0 <= i < n:
             continue
-        values = [getattr(r, f) for f in fields]
-        plat = per.get(r.platform)
+        plat = per.get(platform)
         if plat is None:
-            plat = per[r.platform] = [[0] * len(fields) for _ in range(n)]
+            plat = per[platform] = [[0] * len(fields) for _ in range(n)]
         for j, v in enumerate(values):
             total[i][j] += v
             plat[i][j] += v
@@ -180,16 +182,63 @@ def load_series(
     return buckets(total), {p: buckets(v) for p, v in per.items()}
 
 
+_M = MentionRow.__table__.c
+# Built once: evaluation runs at every tick for every active topic.
+_RECENT = (
+    select(
+        _M.platform,
+        _M.external_id,
+        _M.created_at,
+        _M.text,
+        _M.url,
+        _M.author,
+        _M.author_followers,
+        _M.lang,
+        _M.likes,
+        _M.reposts,
+        _M.replies,
+        _M.topic,
+        _M.in_reply_to,
+        _M.label,
+        _M.polarity,
+        _M.dup_key,
+    )
+    .where(
+        _M.topic == bindparam("topic"),
+        _M.created_at >= bindparam("since"),
+        _M.created_at < bindparam("until"),
+    )
+    .order_by(_M.created_at.desc())
+    .limit(bindparam("limit"))
+)
+_T = TopicState.__table__.c
+_MARK = (
+    update(cast(Table, TopicState.__table__))
+    .where(_T.topic == bindparam("t"))
+    .values(
+        evaluated_version=bindparam("v"),
+        evaluated_through=bindparam("through"),
+        evaluated_at=bindparam("at"),
+    )
+)
+_STATES = select(
+    _T.topic,
+    _T.version,
+    _T.evaluated_version,
+    _T.evaluated_through,
+    _T.evaluated_at,
+    _T.last_mention_at,
+)
+_S = Source.__table__.c
+_HEALTH = select(_S.platform, _S.healthy).where(_S.topic == bindparam("topic"), _S.enabled)
+
+
 def recent_mentions(
     session: Session, topic: str, since: datetime, until: datetime, limit: int = 2000
 ) -> list[Mention]:
-    rows = session.scalars(
-        select(MentionRow)
-        .where(
-            MentionRow.topic == topic, MentionRow.created_at >= since, MentionRow.created_at < until
-        )
-        .order_by(MentionRow.created_at.desc())
-        .limit(limit)
+    """The topic's newest mentions in [since, until), newest first, read column by column."""
+    rows = session.execute(
+        _RECENT, {"topic": topic, "since": since, "until": until, "limit": limit}
     ).all()
     return [
         Mention(
@@ -215,8 +264,8 @@ def recent_mentions(
 def source_health(session: Session, topic: str) -> dict[str, bool]:
     """Per platform: is at least one of the topic's sources healthy?"""
     health: dict[str, bool] = {}
-    for s in session.scalars(select(Source).where(Source.topic == topic, Source.enabled.is_(True))):
-        health[s.platform] = health.get(s.platform, False) or s.healthy
+    for platform, healthy in session.execute(_HEALTH, {"topic": topic}):
+        health[platform] = health.get(platform, False) or bool(healthy)
     return health
 
 
@@ -234,12 +283,10 @@ def store_signals(session: Session, signals: Sequence[Signal]) -> list[int]:
     """Insert signals unless (topic, kind, at) is already stored; return the ids of the new ones."""
     if not signals:
         return []
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     ids = []
     for s in signals:
         stmt = (
-            insert(SignalRow)
+            insert_for(session)(SignalRow)
             .values(
                 topic=s.topic,
                 kind=s.kind,
@@ -303,47 +350,84 @@ def load_volume_state(
         state.expected[k:] = state.spread[k:] = state.surprise[k:] = np.nan
     filled = series.fill(state, settings.series_settings)
     if len(filled):
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = [
-            {
-                "topic": topic,
-                "bucket_seconds": width,
-                "start": buckets[i].start,
-                "value": float(state.values[i]),
-                "expected": float(state.expected[i]),
-                "spread": float(state.spread[i]),
-                "surprise": float(state.surprise[i]),
-            }
-            for i in filled.tolist()
-        ]
-        stmt = insert(VolumeStateRow)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["topic", "bucket_seconds", "start"],
-            set_={
-                "value": stmt.excluded.value,
-                "expected": stmt.excluded.expected,
-                "spread": stmt.excluded.spread,
-                "surprise": stmt.excluded.surprise,
-            },
-        )
-        for chunk in range(0, len(values), 1000):
-            session.execute(stmt, values[chunk : chunk + 1000])
+        store_volume_state(session, topic, buckets, state, filled)
     return state
 
 
-def evaluate_topic(session: Session, config: Config, topic: str, now: datetime) -> list[int]:
-    """Run the detectors over the topic's series at `now`; store and return new signal ids."""
+@prebuilt
+def _upsert_volume_state(insert: Any) -> Any:
+    stmt = insert(VolumeStateRow.__table__)
+    return stmt.on_conflict_do_update(
+        index_elements=["topic", "bucket_seconds", "start"],
+        set_={
+            "value": stmt.excluded.value,
+            "expected": stmt.excluded.expected,
+            "spread": stmt.excluded.spread,
+            "surprise": stmt.excluded.surprise,
+        },
+    )
+
+
+def store_volume_state(
+    session: Session,
+    topic: str,
+    buckets: Sequence[Bucket],
+    state: VolumeState,
+    filled: np.ndarray,
+) -> None:
+    """Write the worked-out state of the buckets at indices `filled` (UPSERT, in chunks)."""
+    values = [
+        {
+            "topic": topic,
+            "bucket_seconds": state.bucket_seconds,
+            "start": buckets[i].start,
+            "value": float(state.values[i]),
+            "expected": float(state.expected[i]),
+            "spread": float(state.spread[i]),
+            "surprise": float(state.surprise[i]),
+        }
+        for i in filled.tolist()
+    ]
+    stmt = _upsert_volume_state(session)
+    for chunk in range(0, len(values), 1000):
+        session.execute(stmt, values[chunk : chunk + 1000])
+
+
+#: The series of every topic this process evaluated, kept between ticks (`worker.topic_series`).
+CACHE = SeriesCache(HISTORY)
+
+
+def evaluate_topic(
+    session: Session,
+    config: Config,
+    topic: str,
+    now: datetime,
+    *,
+    cache: SeriesCache | None = CACHE,
+) -> list[int]:
+    """Run the detectors over the topic's series at `now`; store and return new signal ids.
+
+    With a cache (the default) only the bucket rows written since this process last looked are
+    read; `cache=None` loads everything afresh (the reference the tests compare with).
+    The topic's `topic_state` row records what was evaluated (`topics_due` reads it).
+    """
     bucket_seconds = config.bucket_minutes * 60
     # The buckets are `bucket_minutes` wide whatever a preset says.
     settings = replace(config.topic(topic).detection_settings(), bucket_seconds=bucket_seconds)
-    buckets, per_platform = load_series(session, topic, now, bucket_seconds)
+    if cache is None:
+        version = session.scalar(select(TopicState.version).where(TopicState.topic == topic))
+        buckets, per_platform = load_series(session, topic, now, bucket_seconds)
+        volume = load_volume_state(session, topic, buckets, settings) if buckets else None
+    else:
+        loaded = cache.get(session, topic, now, settings)
+        buckets, per_platform, volume = loaded.buckets, loaded.per_platform, loaded.volume
+        version = loaded.version
     if not buckets:
         return []
     window_end = buckets[-1].start + timedelta(seconds=bucket_seconds)
+    mark_evaluated(session, topic, version or 0, window_end, now)
     longest = max((*settings.series_settings.windows_minutes, settings.window_minutes))
     recent = recent_mentions(session, topic, window_end - timedelta(minutes=longest), window_end)
-    volume = load_volume_state(session, topic, buckets, settings)
     signals = evaluate(
         topic,
         buckets,
@@ -356,6 +440,46 @@ def evaluate_topic(session: Session, config: Config, topic: str, now: datetime) 
         tz=config.timezone,
     )
     return store_signals(session, signals)
+
+
+def mark_evaluated(
+    session: Session, topic: str, version: int, through: datetime, now: datetime
+) -> None:
+    session.execute(_MARK, {"t": topic, "v": version, "through": through, "at": now})
+
+
+def topics_due(session: Session, config: Config, now: datetime) -> list[str]:
+    """The topics worth evaluating at `now`: those whose data changed since their last
+    evaluation, and those with a newly completed bucket that can still raise something.
+
+    A topic with no mention in the detectors' longest window (3 hours) can raise nothing but
+    `silence`; it is looked at again once per `window_minutes`, so a platform that falls silent
+    is still noticed, while a quiet topic costs nothing on most ticks.
+    """
+    width = config.bucket_minutes * 60
+    end = bucket_start(now, width)
+    due = []
+    for row in session.execute(_STATES):
+        if row.version != row.evaluated_version or row.evaluated_through is None:
+            due.append(row.topic)
+            continue
+        if _utc(row.evaluated_through) >= end:
+            continue  # no bucket completed since
+        settings = config.topic(row.topic).detection_settings()
+        longest = max((*settings.series_settings.windows_minutes, settings.window_minutes))
+        active = row.last_mention_at is not None and _utc(row.last_mention_at) >= end - timedelta(
+            minutes=longest
+        )
+        stale = row.evaluated_at is None or _utc(row.evaluated_at) <= now - timedelta(
+            minutes=settings.window_minutes
+        )
+        if active or stale:
+            due.append(row.topic)
+    return sorted(due)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def topics_with_data(session: Session, config: Config) -> list[str]:

@@ -1,9 +1,10 @@
-"""Celery tasks of the listening side. Each is thin: load, call a plain function, commit, enqueue.
+"""The listening side's jobs (rows of `worker.jobs.JOBS`), and the Celery tasks made from the table.
 
-Follow-up tasks are sent only after the transaction that justifies them has committed (STYLE.md
-habit 3), and every task is safe to run twice: claims are conditional updates, inserts are
-idempotent, and the cursor only moves forward from the cursor the fetch started with.
-The alerts side is reached by task *name* (`alerts.observe`), never by import.
+Each job is thin: load, call a plain function, commit, then send follow-ups (`ctx.send`, only
+after the transaction that justifies them has committed: STYLE.md habit 3). Every one is safe
+to run twice: claims are conditional updates, inserts are idempotent, and the cursor only moves
+forward from the cursor the fetch started with. The alerts side is reached by task *name*
+(`alerts.observe`), never by import.
 """
 
 from __future__ import annotations
@@ -13,40 +14,39 @@ from datetime import datetime
 from typing import Any
 
 from worker.celery_app import app
+from worker.jobs import JOBS, Context, Job, run
 from worker.runtime import get_runtime, utcnow
 
 log = logging.getLogger("tocsin.worker")
 
 
-def _now(now_iso: str | None) -> datetime:
-    return datetime.fromisoformat(now_iso) if now_iso else utcnow()
+# --- the jobs -------------------------------------------------------------------------------
 
 
-@app.task(name="sources.poll_due")
-def poll_due(now_iso: str | None = None) -> int:
-    """Claim due sources and enqueue one poll for each."""
+def poll_due(ctx: Context, now: datetime) -> int:
+    """Claim due sources and send one poll for each."""
     from worker.pipeline import claim_due_sources, sync_sources
 
-    rt, now = get_runtime(), _now(now_iso)
-    with rt.sessions.begin() as session:
-        sync_sources(session, rt.config)
-        claimed = claim_due_sources(session, rt.config, now)
+    if not ctx.online:
+        return 0
+    with ctx.sessions.begin() as session:
+        sync_sources(session, ctx.config)
+        claimed = claim_due_sources(session, ctx.config, now)
     for source_id in claimed:
-        app.send_task("sources.poll", args=[source_id])
+        ctx.send("sources.poll", [source_id], now)
     return len(claimed)
 
 
-@app.task(name="sources.poll")
-def poll(source_id: int) -> dict[str, Any]:
+def poll(ctx: Context, now: datetime, source_id: int) -> dict[str, Any]:
     """Fetch one page from a source and hand it to ingest (the cursor moves only there)."""
     from worker.pipeline import record_poll_failure
+    from worker.serialize import page_to_json
     from worker.sources import SourceError, get_connector
     from worker.sources.base import Query
     from worker.sources.http import make_client
     from worker.storage.models import Source
 
-    rt, now = get_runtime(), utcnow()
-    with rt.sessions() as session:
+    with ctx.sessions() as session:
         source = session.get(Source, source_id)
         if source is None or not source.enabled:
             return {"skipped": True}
@@ -56,7 +56,7 @@ def poll(source_id: int) -> dict[str, Any]:
         with make_client() as client:
             page = get_connector(query.platform).fetch(client, query, cursor, now)
     except SourceError as exc:
-        with rt.sessions.begin() as session:
+        with ctx.sessions.begin() as session:
             record_poll_failure(
                 session,
                 source_id,
@@ -64,42 +64,39 @@ def poll(source_id: int) -> dict[str, Any]:
                 str(exc),
                 permanent=exc.permanent,
                 retry_after_s=exc.retry_after_s,
-                poll_seconds=rt.config.topic(query.topic).poll_seconds,
+                poll_seconds=ctx.config.topic(query.topic).poll_seconds,
             )
         log.warning("poll failed source=%s platform=%s error=%s", source_id, query.platform, exc)
         return {"error": str(exc)}
-    from worker.serialize import page_to_json
-
-    app.send_task("ingest.page", args=[source_id, page_to_json(page), cursor, now.isoformat()])
+    ctx.send("ingest.page", [source_id, page_to_json(page), cursor], now)
     if page.more:
-        app.send_task("sources.poll", args=[source_id])
+        ctx.send("sources.poll", [source_id], now)
     return {"mentions": len(page.mentions), "not_modified": page.not_modified}
 
 
-@app.task(name="ingest.page")
 def ingest_page(
+    ctx: Context,
+    now: datetime,
     source_id: int,
     page: dict[str, Any],
     expected_cursor: dict[str, Any],
-    now_iso: str | None = None,
 ) -> dict[str, int]:
     """Store a fetched page and advance the source's cursor, in one transaction."""
     from worker.ingest import ingest_page as ingest
     from worker.serialize import page_from_json
     from worker.storage.models import Source
 
-    rt, now = get_runtime(), _now(now_iso)
     parsed = page_from_json(page)
-    with rt.sessions.begin() as session:
+    with ctx.sessions.begin() as session:
         source = session.get(Source, source_id)
         if source is None:
             return {"stored": 0}
-        topic = rt.config.topic(source.topic)
+        topic = ctx.config.topic(source.topic)
         result = ingest(
             session,
             parsed.mentions,
             now,
-            bucket_seconds=rt.config.bucket_minutes * 60,
+            bucket_seconds=ctx.config.bucket_minutes * 60,
             topic=topic.name,
             source_id=source_id,
             expected_cursor=expected_cursor,
@@ -110,31 +107,84 @@ def ingest_page(
         "ingested source=%s stored=%d duplicates=%d", source_id, result.stored, result.duplicates
     )
     if result.stored:
-        app.send_task("detect.evaluate", args=[topic.name, None])
+        ctx.send("detect.evaluate", [topic.name], now)
     return {"stored": result.stored, "duplicates": result.duplicates}
 
 
-@app.task(name="detect.evaluate_all")
-def evaluate_all(now_iso: str | None = None) -> int:
-    from worker.pipeline import topics_with_data
+def ingest_push(
+    ctx: Context, now: datetime, topic: str, mentions: list[dict[str, Any]]
+) -> dict[str, int]:
+    """Store mentions that were handed to us (a replay's file, a push), without a source."""
+    from worker.ingest import ingest_page as ingest
+    from worker.serialize import mention_from_json
 
-    rt, now = get_runtime(), _now(now_iso)
-    with rt.sessions() as session:
-        topics = topics_with_data(session, rt.config)
+    settings = ctx.config.topic(topic)
+    with ctx.sessions.begin() as session:
+        result = ingest(
+            session,
+            [mention_from_json(m) for m in mentions],
+            now,
+            bucket_seconds=ctx.config.bucket_minutes * 60,
+            topic=topic,
+            crisis_terms=settings.detection_settings().all_crisis_terms,
+        )
+    if result.stored:
+        ctx.send("detect.evaluate", [topic], now)
+    return {"stored": result.stored, "duplicates": result.duplicates}
+
+
+def evaluate_due(ctx: Context, now: datetime) -> int:
+    """Send an evaluation for every topic with something new (`worker.pipeline.topics_due`)."""
+    from worker.pipeline import topics_due
+
+    with ctx.sessions() as session:
+        topics = topics_due(session, ctx.config, now)
     for topic in topics:
-        app.send_task("detect.evaluate", args=[topic, now.isoformat()])
+        ctx.send("detect.evaluate", [topic], now)
     return len(topics)
 
 
-@app.task(name="detect.evaluate")
-def evaluate(topic: str, now_iso: str | None = None) -> list[int]:
+def evaluate(ctx: Context, now: datetime, topic: str) -> list[int]:
     """Run the detectors for one topic; hand new signals to the alerts side after commit."""
     from worker.pipeline import evaluate_topic
 
-    rt, now = get_runtime(), _now(now_iso)
-    with rt.sessions.begin() as session:
-        ids = evaluate_topic(session, rt.config, topic, now)
+    with ctx.sessions.begin() as session:
+        ids = evaluate_topic(session, ctx.config, topic, now)
     if ids:
         log.info("signals topic=%s ids=%s", topic, ids)
-        app.send_task("alerts.observe", args=[ids, now.isoformat()])
+        ctx.send("alerts.observe", [ids], now)
     return ids
+
+
+# --- Celery -----------------------------------------------------------------------------------
+
+
+def live_context() -> Context:
+    """The context of a job run by a Celery worker: the process runtime, sends through the broker."""
+    rt = get_runtime()
+
+    def send(name: str, args: Any, now: datetime) -> None:
+        app.send_task(name, args=list(args), kwargs={"now": now.isoformat()})
+
+    return Context(
+        sessions=rt.sessions,
+        config=rt.config,
+        send=send,
+        base_url=rt.settings.base_url,
+        secret_key=rt.settings.secret_key,
+        outbox_dir=rt.outbox_dir,
+    )
+
+
+def _celery_task(job: Job) -> None:
+    def body(*args: Any, now: str | None = None) -> Any:
+        return run(
+            job.name, live_context(), datetime.fromisoformat(now) if now else utcnow(), *args
+        )
+
+    body.__name__ = body.__qualname__ = job.name.replace(".", "_")
+    app.task(name=job.name)(body)
+
+
+for _job in JOBS:
+    _celery_task(_job)

@@ -144,6 +144,7 @@ class BucketRow(Base):
     """Counts for one topic, one platform, one time slot; recomputed from mentions on ingest."""
 
     __tablename__ = "buckets"
+    __table_args__ = (Index("ix_buckets_topic_seq", "topic", "seq"),)
 
     topic: Mapped[str] = mapped_column(String(100), primary_key=True)
     platform: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -158,6 +159,28 @@ class BucketRow(Base):
     reach: Mapped[int] = mapped_column(BigInteger, default=0)
     engagement: Mapped[int] = mapped_column(BigInteger, default=0)
     crisis_terms: Mapped[int] = mapped_column(Integer, default=0)
+    #: The topic's data version (`topic_state.version`) of the ingest that last wrote this row:
+    #: an evaluation reads only the rows written since the version it last saw.
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class TopicState(Base):
+    """Per topic: a data version bumped by every ingest, and what the last evaluation saw.
+
+    The ingest transaction bumps `version` with one conditional UPSERT; the row lock it takes
+    serialises the ingests of one topic, so versions commit in order and a reader that saw version
+    V has seen every bucket row written at V or before. `evaluated_version` / `evaluated_through`
+    tell the evaluation job which topics have something new (`worker.pipeline.topics_due`).
+    """
+
+    __tablename__ = "topic_state"
+
+    topic: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_mention_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    evaluated_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    evaluated_through: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class VolumeStateRow(Base):
