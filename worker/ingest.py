@@ -89,8 +89,12 @@ def store_mentions(
     *,
     topic: str | None = None,
     crisis_terms: Sequence[str] = (),
+    versions: Mapping[str, int] | None = None,
 ) -> tuple[int, int, set[tuple[str, str, datetime]]]:
-    """Steps 1–3. Returns (received, stored, {(topic, platform, created_at)} of new rows)."""
+    """Steps 1–3. Returns (received, stored, {(topic, platform, created_at)} of new rows).
+
+    `versions` (topic → data version of this ingest) stamps each row's `seq`, so an evaluation
+    reads only the mentions written since its last look (`worker.topic_series`)."""
     from worker.text import near_duplicate_key, score_text
 
     pattern = _crisis_pattern(crisis_terms)
@@ -124,6 +128,7 @@ def store_mentions(
                 "dup_key": near_duplicate_key(m.text)[:64],
                 "crisis_terms": len(pattern.findall(m.text)) if pattern else 0,
                 "extra": dict(m.extra),
+                "seq": (versions or {}).get(m.topic or "default", 0),
             }
         )
     if not rows:
@@ -197,13 +202,16 @@ def _upsert_buckets(insert: Any) -> Any:
 
 
 def recount_buckets(
-    session: Session, touched: Iterable[tuple[str, str, datetime]], bucket_seconds: int
+    session: Session,
+    touched: Iterable[tuple[str, str, datetime]],
+    bucket_seconds: int,
+    versions: Mapping[str, int] | None = None,
 ) -> int:
     """Step 4: recompute each touched (topic, platform, bucket) from the stored mentions.
 
-    Per topic: bump the topic's data version, read every touched bucket's counts with one
-    GROUP BY, and write them with one batched UPSERT stamped with that version. Returns how many
-    buckets were written.
+    Per topic: read every touched bucket's counts with one GROUP BY, and write them with one
+    batched UPSERT stamped with the topic's data version of this ingest (`versions`; bumped here
+    for a topic it lacks). Returns how many buckets were written.
     """
     by_topic: dict[str, set[tuple[str, datetime]]] = {}
     latest: dict[str, datetime] = {}
@@ -213,7 +221,7 @@ def recount_buckets(
     written = 0
     width = timedelta(seconds=bucket_seconds)
     for topic, keys in sorted(by_topic.items()):
-        version = bump_version(session, topic, latest[topic])
+        version = (versions or {}).get(topic) or bump_version(session, topic, latest[topic])
         lo = min(start for _, start in keys)
         hi = max(start for _, start in keys) + width
         rows = session.execute(
@@ -288,10 +296,18 @@ def ingest_page(
     crisis_terms: Sequence[str] = (),
 ) -> IngestResult:
     """Steps 1–5 in the caller's transaction. Safe to run twice with the same page."""
+    # The page's topics get their new data version first (in name order, so two ingests of
+    # the same topics take the row locks in the same order); mentions and buckets carry it.
+    latest: dict[str, datetime] = {}
+    for m in mentions:
+        t = topic or m.topic or "default"
+        if m.created_at.tzinfo is not None and (t not in latest or m.created_at > latest[t]):
+            latest[t] = m.created_at
+    versions = {t: bump_version(session, t, latest[t]) for t in sorted(latest)}
     received, stored, touched = store_mentions(
-        session, mentions, now, topic=topic, crisis_terms=crisis_terms
+        session, mentions, now, topic=topic, crisis_terms=crisis_terms, versions=versions
     )
-    recount_buckets(session, touched, bucket_seconds)
+    recount_buckets(session, touched, bucket_seconds, versions)
     advanced = False
     if source_id is not None:
         source = session.get(Source, source_id, with_for_update=True)

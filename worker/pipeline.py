@@ -34,6 +34,7 @@ from worker.storage.models import (
     TopicState,
     VolumeStateRow,
 )
+from worker.storage.queries import MENTION_COLUMNS, mention_from_row
 from worker.topic_series import SeriesCache
 
 HISTORY = timedelta(days=28)
@@ -185,30 +186,14 @@ def load_series(
 _M = MentionRow.__table__.c
 # Built once: evaluation runs at every tick for every active topic.
 _RECENT = (
-    select(
-        _M.platform,
-        _M.external_id,
-        _M.created_at,
-        _M.text,
-        _M.url,
-        _M.author,
-        _M.author_followers,
-        _M.lang,
-        _M.likes,
-        _M.reposts,
-        _M.replies,
-        _M.topic,
-        _M.in_reply_to,
-        _M.label,
-        _M.polarity,
-        _M.dup_key,
-    )
+    select(*MENTION_COLUMNS)
     .where(
         _M.topic == bindparam("topic"),
         _M.created_at >= bindparam("since"),
         _M.created_at < bindparam("until"),
     )
-    .order_by(_M.created_at.desc())
+    # Ties broken the way `SeriesCache.recent` breaks them, so both give the same list.
+    .order_by(_M.created_at.desc(), _M.platform.desc(), _M.external_id.desc())
     .limit(bindparam("limit"))
 )
 _T = TopicState.__table__.c
@@ -240,25 +225,7 @@ def recent_mentions(
     rows = session.execute(
         _RECENT, {"topic": topic, "since": since, "until": until, "limit": limit}
     ).all()
-    return [
-        Mention(
-            platform=r.platform,
-            id=r.external_id,
-            created_at=r.created_at,
-            text=r.text,
-            url=r.url,
-            author=r.author,
-            author_followers=r.author_followers,
-            lang=r.lang,
-            likes=r.likes,
-            reposts=r.reposts,
-            replies=r.replies,
-            topic=r.topic,
-            in_reply_to=r.in_reply_to,
-            extra={"label": r.label, "polarity": r.polarity, "dup_key": r.dup_key},
-        )
-        for r in rows
-    ]
+    return [mention_from_row(r) for r in rows]
 
 
 def source_health(session: Session, topic: str) -> dict[str, bool]:
@@ -427,7 +394,11 @@ def evaluate_topic(
     window_end = buckets[-1].start + timedelta(seconds=bucket_seconds)
     mark_evaluated(session, topic, version or 0, window_end, now)
     longest = max((*settings.series_settings.windows_minutes, settings.window_minutes))
-    recent = recent_mentions(session, topic, window_end - timedelta(minutes=longest), window_end)
+    since = window_end - timedelta(minutes=longest)
+    if cache is None:
+        recent = recent_mentions(session, topic, since, window_end)
+    else:
+        recent = cache.recent(session, topic, since, window_end, version or 0, bucket_seconds)
     signals = evaluate(
         topic,
         buckets,

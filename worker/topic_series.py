@@ -36,8 +36,9 @@ from worker.detection import series
 from worker.detection.core import DetectionSettings, volume_values
 from worker.detection.series import VolumeState
 from worker.ingest import bucket_start
-from worker.model import Bucket
-from worker.storage.models import BucketRow, TopicState
+from worker.model import Bucket, Mention
+from worker.storage.models import BucketRow, MentionRow, TopicState
+from worker.storage.queries import MENTION_COLUMNS, mention_from_row
 
 FIELDS = (
     "count",
@@ -62,6 +63,13 @@ _VERSION = select(TopicState.__table__.c.version).where(
 _FIRST = select(func.min(_B.start)).where(_B.topic == bindparam("topic"))
 _SINCE = select(*_COLUMNS).where(_B.topic == bindparam("topic"), _B.start >= bindparam("lo"))
 _CHANGED = select(*_COLUMNS).where(_B.topic == bindparam("topic"), _B.seq > bindparam("seq"))
+_M = MentionRow.__table__.c
+_RECENT_ALL = select(*MENTION_COLUMNS).where(
+    _M.topic == bindparam("topic"), _M.created_at >= bindparam("since")
+)
+_RECENT_NEW = select(*MENTION_COLUMNS).where(
+    _M.topic == bindparam("topic"), _M.seq > bindparam("seq"), _M.created_at >= bindparam("since")
+)
 
 
 def _add(a: Values, b: Values, sign: int = 1) -> Values:
@@ -91,6 +99,11 @@ class _Entry:
     pending: dict[tuple[str, datetime], Values] = field(default_factory=dict)
     #: The first index whose values changed since the volume state was last brought up to date.
     dirty: int | None = None
+    #: The recent mentions (see `SeriesCache.recent`): by (platform, id), from `recent_since` on,
+    #: complete up to data version `recent_version`.
+    recent: dict[tuple[str, str], Mention] = field(default_factory=dict)
+    recent_since: datetime | None = None
+    recent_version: int = 0
 
     @property
     def end(self) -> datetime | None:
@@ -145,6 +158,42 @@ class SeriesCache:
             return Loaded([], {}, None, entry.version, read)
         volume = self._volume(session, topic, entry, changed_from, settings)
         return Loaded(entry.total, entry.per, volume, entry.version, read)
+
+    def recent(
+        self,
+        session: Session,
+        topic: str,
+        since: datetime,
+        until: datetime,
+        version: int,
+        width: int,
+        limit: int = 2000,
+    ) -> list[Mention]:
+        """The topic's mentions in [since, until), newest first (at most `limit`): what
+        `worker.pipeline.recent_mentions` reads, but after the first call only the mentions stored
+        since data version `version`'s predecessor are read (`mentions.seq`)."""
+        from worker.pipeline import recent_mentions
+
+        entry = self._entries.get((str(session.get_bind().engine.url), topic, width))
+        if entry is None:  # not kept (evicted, or get() was not called): read it all
+            return recent_mentions(session, topic, since, until, limit)
+        if entry.recent_since is None or since < entry.recent_since:
+            rows = session.execute(_RECENT_ALL, {"topic": topic, "since": since}).all()
+            entry.recent = {}
+        elif version != entry.recent_version:
+            rows = session.execute(
+                _RECENT_NEW, {"topic": topic, "since": since, "seq": entry.recent_version}
+            ).all()
+        else:
+            rows = []
+        for row in rows:
+            entry.recent[(row.platform, row.external_id)] = mention_from_row(row)
+        entry.recent_since, entry.recent_version = since, version
+        for key in [k for k, m in entry.recent.items() if m.created_at < since]:
+            del entry.recent[key]
+        window = [m for m in entry.recent.values() if m.created_at < until]
+        window.sort(key=lambda m: (m.created_at, m.platform, m.id), reverse=True)
+        return window[:limit]
 
     # --- reading ---------------------------------------------------------------------------
 

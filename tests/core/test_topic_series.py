@@ -15,7 +15,7 @@ from worker.detection import series
 from worker.detection.core import settings_for, volume_state
 from worker.ingest import ingest_page
 from worker.model import Mention
-from worker.pipeline import evaluate_topic, load_series
+from worker.pipeline import evaluate_topic, load_series, recent_mentions
 from worker.storage.db import make_engine, make_sessionmaker, upgrade
 from worker.topic_series import SeriesCache
 
@@ -68,7 +68,8 @@ steps = st.lists(
 @given(plan=steps)
 def test_kept_series_equals_a_fresh_load_after_late_mentions(tmp_path_factory, plan) -> None:  # type: ignore[no-untyped-def]
     """After every tick, with mentions arriving late and out of order, the cached series, its
-    per-platform split and the volume state equal what a fresh load and a batch run give."""
+    per-platform split, the volume state and the recent mentions equal what a fresh load and a
+    batch run give."""
     url = f"sqlite:///{tmp_path_factory.mktemp('ts') / 'db.sqlite'}"
     upgrade(url)
     engine = make_engine(url)
@@ -91,10 +92,14 @@ def test_kept_series_equals_a_fresh_load_after_late_mentions(tmp_path_factory, p
                     k += 1
                     batch.append(_mention(1000 + k, now - timedelta(minutes=back), platform))
                 ingest_page(s, batch, now, bucket_seconds=STEP, topic="acme")
+            end = now - timedelta(seconds=now.timestamp() % STEP)
+            since = end - timedelta(hours=3)
             with sessions.begin() as s:
                 got = cache.get(s, "acme", now, _settings())
+                got_recent = cache.recent(s, "acme", since, end, got.version, STEP)
             with sessions() as s:
                 buckets, per, state = _fresh_window(s, now, cache.history)
+                assert got_recent == recent_mentions(s, "acme", since, end)
             assert got.buckets == buckets
             assert got.per_platform == per
             assert got.volume is not None

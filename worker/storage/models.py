@@ -116,6 +116,7 @@ class MentionRow(Base):
     __table_args__ = (
         UniqueConstraint("topic", "platform", "external_id", name="uq_mentions_tpe"),
         Index("ix_mentions_topic_created", "topic", "created_at"),
+        Index("ix_mentions_topic_seq", "topic", "seq"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -138,6 +139,8 @@ class MentionRow(Base):
     dup_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     crisis_terms: Mapped[int] = mapped_column(Integer, default=0)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The topic's data version of the ingest that stored it (see `TopicState`).
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class BucketRow(Base):

@@ -1,4 +1,4 @@
-"""topic_state (data version per topic, what the last evaluation saw) and buckets.seq
+"""topic_state (data version per topic, what the last evaluation saw), buckets.seq, mentions.seq
 
 Revision ID: 0006
 Revises: 0005
@@ -28,6 +28,9 @@ def upgrade() -> None:
     with op.batch_alter_table("buckets") as batch:
         batch.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
     op.create_index("ix_buckets_topic_seq", "buckets", ["topic", "seq"])
+    with op.batch_alter_table("mentions") as batch:
+        batch.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
+    op.create_index("ix_mentions_topic_seq", "mentions", ["topic", "seq"])
     # Topics that already have buckets start at version 1, so a first evaluation reads them all.
     op.execute(
         "INSERT INTO topic_state (topic, version, evaluated_version) "
@@ -36,6 +39,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_mentions_topic_seq", table_name="mentions")
+    with op.batch_alter_table("mentions") as batch:
+        batch.drop_column("seq")
     op.drop_index("ix_buckets_topic_seq", table_name="buckets")
     with op.batch_alter_table("buckets") as batch:
         batch.drop_column("seq")
