@@ -4,7 +4,6 @@ same functions on its simulated clock."""
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import datetime
 
@@ -12,9 +11,10 @@ import httpx
 from sqlalchemy import bindparam, select
 
 from worker.jobs import Context
+from worker.logs import get_logger
 from worker.storage.models import Incident, Notification
 
-log = logging.getLogger("tocsin.alerts")
+log = get_logger("tocsin.alerts")
 
 # Cheap questions asked before the real work, which runs every few seconds and most of the time
 # finds nothing to do (built once: a tick should cost what is new, not what is old).
@@ -41,7 +41,7 @@ def observe(ctx: Context, now: datetime, signal_ids: list[int]) -> list[int]:
 
     with ctx.sessions.begin() as session:
         ids = observe_signals(session, ctx.config, signal_ids, now)
-    log.info("observed signals=%s incidents=%s", signal_ids, ids)
+    log.info("observed", incident_ids=ids)
     return ids
 
 
@@ -55,7 +55,7 @@ def escalation_tick(ctx: Context, now: datetime) -> int:
     fired = tick(ctx.sessions, ctx.config, now, base_url=ctx.base_url, secret_key=ctx.secret_key)
     resolved = auto_resolve(ctx.sessions, ctx.config, now)
     if fired or resolved:
-        log.info("escalation tick fired=%d resolved=%d", fired, resolved)
+        log.info("escalation tick", fired=fired, resolved=resolved)
     return fired
 
 
@@ -82,11 +82,11 @@ def auditor(ctx: Context, now: datetime) -> list[str]:
         with ctx.sessions() as session:
             problems = audit(session, now)
     for p in problems:
-        log.error("auditor: %s", p)
+        log.error("auditor problem", problem=p)
     url = os.environ.get("TOCSIN_HEARTBEAT_URL")
     if url and not problems and ctx.online:
         try:
             httpx.get(url, timeout=10)
         except httpx.HTTPError as exc:
-            log.warning("auditor: heartbeat %s failed: %s", url, exc)
+            log.warning("heartbeat failed", error=str(exc)[:300])
     return problems

@@ -20,6 +20,7 @@ a queue that is drained before the next job runs. Either way the function receiv
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,6 +34,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.config import Config
+from worker.logs import bound
 
 Send = Callable[[str, Sequence[Any], datetime], None]
 
@@ -62,6 +64,11 @@ class Job:
     def function(self) -> Callable[..., Any]:
         module, _, attr = self.run.partition(":")
         return getattr(importlib.import_module(module), attr)
+
+    @cached_property
+    def parameters(self) -> tuple[str, ...]:
+        """The names of the function's arguments after (ctx, now)."""
+        return tuple(inspect.signature(self.function).parameters)[2:]
 
     def cron_spec(self, config: Config) -> str | None:
         if self.cron is None or not self.cron.startswith("config:"):
@@ -109,9 +116,18 @@ class Context:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: Arguments worth carrying on every log line of a job (ids and names, never text).
+_LOGGED = ("source_id", "topic", "signal_ids", "incident_id", "notification_id")
+
+
 def run(name: str, ctx: Context, now: datetime, *args: Any) -> Any:
-    """Run one job or follow-up task by name (what a Celery task body and `simulate` both do)."""
-    return BY_NAME[name].function(ctx, now, *args)
+    """Run one job or follow-up task by name (what a Celery task body and `simulate` both do).
+
+    The job's name and the ids among its arguments are bound to the log context for its run."""
+    job = BY_NAME[name]
+    ids = {k: v for k, v in zip(job.parameters, args, strict=False) if k in _LOGGED}
+    with bound(job=name, **ids):
+        return job.function(ctx, now, *args)
 
 
 # --- times of day in the team's zone --------------------------------------------------------

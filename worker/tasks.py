@@ -9,15 +9,15 @@ forward from the cursor the fetch started with. The alerts side is reached by ta
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
 from worker.celery_app import app
 from worker.jobs import JOBS, Context, Job, run
+from worker.logs import get_logger
 from worker.runtime import get_runtime, utcnow
 
-log = logging.getLogger("tocsin.worker")
+log = get_logger("tocsin.worker")
 
 
 # --- the jobs -------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def poll(ctx: Context, now: datetime, source_id: int) -> dict[str, Any]:
                 retry_after_s=exc.retry_after_s,
                 poll_seconds=ctx.config.topic(query.topic).poll_seconds,
             )
-        log.warning("poll failed source=%s platform=%s error=%s", source_id, query.platform, exc)
+        log.warning("poll failed", platform=query.platform, error=str(exc)[:300])
         return {"error": str(exc)}
     ctx.send("ingest.page", [source_id, page_to_json(page), cursor], now)
     if page.more:
@@ -103,9 +103,7 @@ def ingest_page(
             new_cursor=parsed.cursor,
             crisis_terms=topic.detection_settings().all_crisis_terms,
         )
-    log.info(
-        "ingested source=%s stored=%d duplicates=%d", source_id, result.stored, result.duplicates
-    )
+    log.info("ingested", topic=topic.name, stored=result.stored, duplicates=result.duplicates)
     if result.stored:
         ctx.send("detect.evaluate", [topic.name], now)
     return {"stored": result.stored, "duplicates": result.duplicates}
@@ -128,6 +126,7 @@ def ingest_push(
             topic=topic,
             crisis_terms=settings.detection_settings().all_crisis_terms,
         )
+    log.info("ingested", stored=result.stored, duplicates=result.duplicates)
     if result.stored:
         ctx.send("detect.evaluate", [topic], now)
     return {"stored": result.stored, "duplicates": result.duplicates}
@@ -151,7 +150,7 @@ def evaluate(ctx: Context, now: datetime, topic: str) -> list[int]:
     with ctx.sessions.begin() as session:
         ids = evaluate_topic(session, ctx.config, topic, now)
     if ids:
-        log.info("signals topic=%s ids=%s", topic, ids)
+        log.info("signals", signal_ids=ids)
         ctx.send("alerts.observe", [ids], now)
     return ids
 
