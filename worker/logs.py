@@ -28,6 +28,21 @@ _SHARED: list[Any] = [
 ]
 
 
+def _route_through_logging() -> None:
+    """Until a shell configures output, structlog events go to the standard `logging` module
+    (silent below WARNING without a handler, as any library's logs), never straight to stdout."""
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+if not structlog.is_configured():
+    _route_through_logging()
+
+
 def configure(fmt: str | None = None, level: str = "INFO", stream: TextIO | None = None) -> None:
     """Send tocsin's logs (structlog and `logging.getLogger("tocsin...")`) to `stream`."""
     fmt = fmt or os.environ.get("TOCSIN_LOG_FORMAT", "console")
@@ -36,12 +51,7 @@ def configure(fmt: str | None = None, level: str = "INFO", stream: TextIO | None
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
-    structlog.configure(
-        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
-    )
+    _route_through_logging()
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(

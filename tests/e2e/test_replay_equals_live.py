@@ -12,6 +12,7 @@ tasks do, shows as a different incident list.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+import tocsin
 from tests.scenarios import calm_then_burst
 from tocsin.replay import _ticks, replay
 from worker.config import load_config
@@ -86,16 +88,29 @@ def _wait_quiet(counters: redis.Redis, proc: subprocess.Popen[bytes], timeout: f
     raise AssertionError("the worker did not finish the fan-out in time")
 
 
-@pytest.mark.parametrize("database", ["postgresql", "sqlite"])
+@pytest.mark.parametrize(
+    ("scenario_name", "database"),
+    [("two-topics", "postgresql"), ("two-topics", "sqlite"), ("demo", "postgresql")],
+)
 def test_replay_and_live_open_the_same_incidents(
-    database: str, tmp_path: Path, redis_url: str, request: pytest.FixtureRequest
+    scenario_name: str,
+    database: str,
+    tmp_path: Path,
+    redis_url: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    """Two topics over a day and a half, one angry burst: the replay's incidents and
-    notifications equal those of a real Celery worker fed the same input on the same clock."""
+    """Two topics over a day and a half with one angry burst, and the shipped demo: the
+    replay's incidents and notifications equal those of a real Celery worker fed the same input
+    on the same clock."""
     scenario = tmp_path / "mentions.jsonl"
-    calm_then_burst(scenario, ["acme", "globex"], days=1.5, bursts=[("acme", 30.0)])
     config_path = tmp_path / "tocsin.toml"
-    config_path.write_text(CONFIG, encoding="utf-8")
+    if scenario_name == "demo":
+        shutil.copy(Path(tocsin.__file__).parent / "data" / "demo_lumio.jsonl", scenario)
+        # What `tocsin demo` runs with: the topic, default thresholds and the default policy.
+        config_path.write_text('[[topics]]\nname = "lumio"\n', encoding="utf-8")
+    else:
+        calm_then_burst(scenario, ["acme", "globex"], days=1.5, bursts=[("acme", 30.0)])
+        config_path.write_text(CONFIG, encoding="utf-8")
     config = load_config(config_path)
 
     expected = replay(scenario, tmp_path / "replay", config, progress=False)
