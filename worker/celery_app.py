@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
-from celery.schedules import schedule
+from celery.schedules import schedstate, schedule
 from kombu import Queue
 
 from worker.settings import Settings, load_settings
@@ -40,20 +40,29 @@ class LocalTime(schedule):
         self.job_name = job_name
         super().__init__(run_every=timedelta(minutes=1))
 
-    def is_due(self, last_run_at: datetime) -> tuple[bool, float]:
+    def __reduce__(self) -> tuple[type[LocalTime], tuple[str]]:
+        # Beat keeps its schedule in a shelve file: rebuild from the job's name, not run_every.
+        return (self.__class__, (self.job_name,))
+
+    def __repr__(self) -> str:
+        return f"<LocalTime {self.job_name}>"
+
+    def is_due(self, last_run_at: datetime) -> schedstate:
         from worker.jobs import BY_NAME, next_fire
         from worker.runtime import get_runtime, utcnow
 
         config = get_runtime().config
         spec = BY_NAME[self.job_name].cron_spec(config)
         if spec is None:
-            return False, 300.0
+            return schedstate(False, 300.0)
         now = utcnow()
         last = last_run_at if last_run_at.tzinfo else last_run_at.replace(tzinfo=UTC)
         due = next_fire(spec, last, config.timezone)
         if due <= now:
-            return True, max(1.0, (next_fire(spec, now, config.timezone) - now).total_seconds())
-        return False, min(300.0, max(1.0, (due - now).total_seconds()))
+            return schedstate(
+                True, max(1.0, (next_fire(spec, now, config.timezone) - now).total_seconds())
+            )
+        return schedstate(False, min(300.0, max(1.0, (due - now).total_seconds())))
 
 
 def beat_schedule(beat_seconds: float | None = None) -> dict[str, dict[str, object]]:

@@ -85,3 +85,30 @@ def test_simulated_clock_runs_intervals_and_local_times_like_the_beat() -> None:
         datetime(2026, 3, 30, 9, 0, tzinfo=UTC),
     ]
     assert runs["fast"] == len(ticks) // 2
+
+
+def test_local_time_schedule_survives_the_beat_shelve_and_fires_at_its_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beat pickles its schedule; a LocalTime entry comes back as the same job's schedule and is
+    due once its local time has passed since the last run (and not before)."""
+    import pickle
+
+    from worker import jobs
+    from worker.celery_app import LocalTime
+
+    weekly = Job("reports.weekly", "tests.core.test_jobs:record_weekly", cron="Mon 09:00")
+    monkeypatch.setitem(jobs.BY_NAME, "reports.weekly", weekly)  # type: ignore[index]
+    entry = pickle.loads(pickle.dumps(LocalTime("reports.weekly")))  # noqa: S301 (our own bytes)
+    assert isinstance(entry, LocalTime) and entry.job_name == "reports.weekly"
+
+    class Runtime:
+        config = default_config([])
+
+    monkeypatch.setattr("worker.runtime.get_runtime", lambda: Runtime())
+    now = datetime(2026, 3, 23, 9, 5, tzinfo=UTC)
+    monkeypatch.setattr("worker.runtime.utcnow", lambda: now)
+    due, _ = entry.is_due(datetime(2026, 3, 20, 12, 0, tzinfo=UTC))
+    assert due
+    not_yet, wait = entry.is_due(datetime(2026, 3, 23, 9, 1, tzinfo=UTC))
+    assert not not_yet and wait > 0
