@@ -55,6 +55,8 @@ class LanguagePack:
     needs_before: dict[str, frozenset[str]] = field(default_factory=dict)
     #: Words that negate only when a particle is also in scope ("ne ... plus").
     particle_negators: frozenset[str] = frozenset()
+    #: Words a negation does not flip: "pas sérieux" is as much a complaint as "sérieux".
+    unnegated: frozenset[str] = frozenset()
 
 
 def build_phrases(
@@ -163,7 +165,7 @@ def valence(pack: LanguagePack, text: str, emoji: dict[str, float]) -> tuple[flo
             b = boosters.get(low[j])
             if b is not None:
                 v += sign * b * scale
-        if _negated(pack, low, i):
+        if _negated(pack, low, i) and w not in pack.unnegated:
             v *= N_SCALAR
         if w in pack.praise and v > 0:
             praise_at.append(len(vals))

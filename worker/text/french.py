@@ -1,5 +1,8 @@
-"""The French language pack: textblob-fr's adjectives, tocsin's social lexicon, French rules.
+"""The French language pack: vaderSentiment-fr's lexicon, tocsin's social lexicon, French rules.
 
+The base lexicon is vaderSentiment-fr's French VADER lexicon (9,000 words, shipped as data, see
+`lexicons.vader_fr_lexicon`), less the words it rates through an English sense French does not
+carry (intensifiers, function words); tocsin's hand-written `data/fr_social.txt` is read over it.
 What lexicons miss on French social posts, and how this pack handles it:
 
 - negation "ne … pas / jamais / plus / rien": "pas", "jamais", "rien", "aucun", "sans" negate the
@@ -22,7 +25,8 @@ from worker.text.engine import B_INCR, LanguagePack, build_phrases
 from worker.text.lexicons import (
     DATA,
     read_table,
-    textblob_fr_lexicon,
+    vader_fr_lexicon,
+    vader_fr_no_negate,
     vader_lexicon,
     with_unaccented,
     words,
@@ -63,17 +67,32 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+#: Words whose accent-free spelling is another, commoner word: "sûr"/"sur", "mûr"/"mur",
+#: "jeûne"/"jeune", "dû"/"du", "là"/"la", "où"/"ou", "à"/"a", "tâche"/"tache", "pêche"/"peche".
+HOMOGRAPHS = frozenset(words("sur mur jeune du la ou a tache peche pecher cote foret mais"))
+
+
+def function_words() -> frozenset[str]:
+    """French function words (the language detector's list): never sentiment by themselves."""
+    lines = (DATA / "stop_fr.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
 @lru_cache(maxsize=1)
 def pack() -> LanguagePack:
-    single, phrases = build_phrases(read_table(DATA / "fr_social.txt"), tokenize)
-    lexicon = dict(textblob_fr_lexicon())
-    lexicon.update(single)
+    boosters = with_unaccented(BOOSTERS)
+    function = function_words()
+    # vaderSentiment-fr first, minus what it rates by translating an English sense that French
+    # does not carry: intensifiers ("vraiment" is "really" rated as "real") and function words;
+    # then tocsin's hand-written social lexicon, which wins where both rate a word.
+    table = {w: v for w, v in vader_fr_lexicon().items() if w not in boosters and w not in function}
+    table.update(read_table(DATA / "fr_social.txt"))
+    lexicon, phrases = build_phrases(table, tokenize)
     # Emoticons (":)", ":-(", "<3") read the same in any language.
     lexicon.update({k: v for k, v in vader_lexicon().items() if not k.isalpha()})
-    boosters = with_unaccented(BOOSTERS)
     return LanguagePack(
         code="fr",
-        words=with_unaccented(lexicon),
+        words=with_unaccented(lexicon, reserved=function | HOMOGRAPHS),
         phrases=phrases,
         boosters=boosters,
         negators=frozenset(with_unaccented(dict.fromkeys(NEGATORS, 0.0))),
@@ -84,4 +103,5 @@ def pack() -> LanguagePack:
         particles=frozenset({"ne", "n"}),
         particle_breakers=frozenset({"que", "qu"}),
         particle_negators=frozenset({"plus", "personne"}),
+        unnegated=frozenset(with_unaccented(dict.fromkeys(vader_fr_no_negate(), 0.0))),
     )
