@@ -66,6 +66,14 @@ def test_the_french_lexicon_does_not_need_the_vadersentiment_fr_package() -> Non
         ("C'est vraiment cruel", "neg"),
         # "pas sérieux" is a complaint, like "sérieux" in vaderSentiment-fr's list.
         ("Ce n'est pas sérieux", "neg"),
+        # Corrections of English senses: "prix" is a price, "plantes" are plants, "cher" is dear
+        # only in a greeting and expensive when "trop" or "plus" says so.
+        ("Le prix du billet", "neu"),
+        ("Les plantes du jardin", "neu"),
+        ("Cher client, votre colis", "neu"),
+        ("C'est trop cher", "neg"),
+        ("Pas terrible ce service", "neg"),
+        ("J'ai bien profité du week-end", "pos"),
     ],
 )
 def test_french_lexicon_rules(text: str, label: str) -> None:
