@@ -25,7 +25,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from worker.text.preprocess import ELONGATED, squeeze_elongation
+from worker.text.preprocess import ELONGATED, MAYBE_ELONGATED, squeeze_elongation
 
 B_INCR = 0.293  # VADER: mean rating increase of a booster word
 CAPS_INCR = 0.733  # VADER: mean rating increase of a word in capitals
@@ -57,6 +57,9 @@ class LanguagePack:
     particle_negators: frozenset[str] = frozenset()
     #: Words a negation does not flip: "pas sérieux" is as much a complaint as "sérieux".
     unnegated: frozenset[str] = frozenset()
+    #: How the pack refines the shared tokens of `preprocess.tokens` into its own (French splits
+    #: elisions); `tokenize(text)` must equal `split(tokens(text))` when both are given.
+    split: Callable[[list[str]], list[str]] | None = None
 
 
 def build_phrases(
@@ -93,76 +96,98 @@ def _negated(pack: LanguagePack, low: list[str], i: int) -> bool:
     return not any(w in pack.particle_breakers for w in low[i + 1 : i + 4])
 
 
-def valence(pack: LanguagePack, text: str, emoji: dict[str, float]) -> tuple[float, int]:
-    """(compound polarity in [-1, 1], number of sentiment-bearing tokens) of a cleaned text."""
-    toks = pack.tokenize(text)
+def valence(
+    pack: LanguagePack,
+    text: str,
+    emoji: dict[str, float],
+    tokens: tuple[list[str], list[str]] | None = None,
+) -> tuple[float, int]:
+    """(compound polarity in [-1, 1], number of sentiment-bearing tokens) of a cleaned text.
+
+    `tokens` are the text's `preprocess.tokens` (as written, lower-cased) when the caller has
+    them already (language detection reads them too); the pack refines them with `split`.
+    """
+    if tokens is None:
+        toks = pack.tokenize(text)
+        low = [t.lower() for t in toks]
+    elif pack.split is None:
+        toks, low = tokens
+    elif "'" in text or "’" in text:
+        toks, low = pack.split(tokens[0]), pack.split(tokens[1])
+    else:
+        toks, low = tokens  # nothing to split
     if not toks:
         return 0.0, 0
-    low = [t.lower() for t in toks]
     n = len(low)
     words, boosters, phrases = pack.words, pack.boosters, pack.phrases
-    # Capitals emphasise a word only when the rest of the text is not shouting too.
-    caps = [t.isupper() and len(t) > 1 for t in toks]
-    shouting_allowed = 0 < sum(caps) < n
+    # Capitals emphasise a word only when the rest of the text is not shouting too (counted only
+    # once a word in capitals is met: most posts have none).
+    shouting_allowed: bool | None = None
+    # Elongations ("nuuuul") are looked for word by word only when the text has one at all.
+    elongated = MAYBE_ELONGATED.search(text) is not None
     pos: list[int] = []
     vals: list[float] = []
     praise_at: list[int] = []
-    has_marker = False
-    i = 0
-    while i < n:
-        w = low[i]
-        if w in pack.irony_markers:
-            has_marker = True
-        heads = phrases.get(w)
+    has_marker = not pack.irony_markers.isdisjoint(low)
+    words_get, phrases_get, emoji_get, boosters_get = (
+        words.get,
+        phrases.get,
+        emoji.get,
+        boosters.get,
+    )
+    skip = 0  # a matched phrase's tokens are read as one
+    for i, w in enumerate(low):
+        if i < skip:
+            continue
+        heads = phrases_get(w)
         if heads is not None:
-            matched = False
             for rest, v in heads:
                 k = len(rest)
                 if tuple(low[i + 1 : i + 1 + k]) == rest:
                     if v:
                         pos.append(i)
                         vals.append(v)
-                    i += k + 1
-                    matched = True
+                    skip = i + k + 1
                     break
-            if matched:
+            if skip > i:
                 continue
-        found: float | None = words.get(w)
+        found: float | None = words_get(w)
         emphasis = 0.0
         if found is None:
             tok = toks[i]
-            found = emoji.get(tok)
+            found = emoji_get(tok)
             if found is None and tok != w:
-                found = words.get(tok)  # case-sensitive emoticons such as ":D"
-            if found is None and ELONGATED.search(w):
+                found = words_get(tok)  # case-sensitive emoticons such as ":D"
+            if found is None and elongated and ELONGATED.search(w):
                 one, two = squeeze_elongation(w)
-                found = words.get(two)
+                found = words_get(two)
                 if found is None:
-                    found = words.get(one)
+                    found = words_get(one)
                 emphasis = ELONGATION_INCR
             if found is None:
-                i += 1
                 continue
         v = found
         if not v:
-            i += 1
             continue
         if w in boosters and i + 1 < n and low[i + 1] in words:
-            i += 1  # "super bon": "super" boosts the next word instead of counting itself
-            continue
+            continue  # "super bon": "super" boosts the next word instead of counting itself
         need = pack.needs_before.get(w)
         if need is not None and (i == 0 or low[i - 1] not in need):
-            i += 1
             continue
         sign = 1.0 if v > 0 else -1.0
-        if shouting_allowed and caps[i]:
-            v += sign * CAPS_INCR
+        tok = toks[i]
+        if len(tok) > 1 and tok.isupper():
+            if shouting_allowed is None:
+                shouting = sum(1 for t in toks if len(t) > 1 and t.isupper())
+                shouting_allowed = shouting < n
+            if shouting_allowed:
+                v += sign * CAPS_INCR
         v += sign * emphasis
         for d, scale in ((1, 1.0), (2, 0.95), (3, 0.9)):
             j = i - d
             if j < 0:
                 break
-            b = boosters.get(low[j])
+            b = boosters_get(low[j])
             if b is not None:
                 v += sign * b * scale
         if _negated(pack, low, i) and w not in pack.unnegated:
@@ -171,7 +196,6 @@ def valence(pack: LanguagePack, text: str, emoji: dict[str, float]) -> tuple[flo
             praise_at.append(len(vals))
         pos.append(i)
         vals.append(v)
-        i += 1
     if not vals:
         return 0.0, 0
     # Irony: praise + an irony marker + a complaint elsewhere = sarcasm ("Merci, encore en panne").

@@ -56,15 +56,20 @@ PRAISE = frozenset(
 IRONY_MARKERS = frozenset(words("encore toujours décidément hab habitude ironie 🙄 😒 🙃 🤡"))
 
 
-def tokenize(text: str) -> list[str]:
-    """Words with elisions split ("n'est" → "n", "est"; "j'adore" → "j", "adore")."""
+def split_elisions(toks: list[str]) -> list[str]:
+    """Elisions split ("n'est" → "n", "est"; "j'adore" → "j", "adore")."""
     out: list[str] = []
-    for tok in TOKEN.findall(text):
+    for tok in toks:
         if "'" in tok or "’" in tok:
             out.extend(p for p in _ELISION.split(tok) if p)
         else:
             out.append(tok)
     return out
+
+
+def tokenize(text: str) -> list[str]:
+    """Words with elisions split ("n'est" → "n", "est"; "j'adore" → "j", "adore")."""
+    return split_elisions(TOKEN.findall(text))
 
 
 #: Words whose accent-free spelling is another, commoner word: "sûr"/"sur", "mûr"/"mur",
@@ -100,6 +105,7 @@ def pack() -> LanguagePack:
         praise=frozenset(with_unaccented(dict.fromkeys(PRAISE, 0.0))),
         irony_markers=frozenset(with_unaccented(dict.fromkeys(IRONY_MARKERS, 0.0))),
         tokenize=tokenize,
+        split=split_elisions,
         particles=frozenset({"ne", "n"}),
         particle_breakers=frozenset({"que", "qu"}),
         particle_negators=frozenset({"plus", "personne"}),
