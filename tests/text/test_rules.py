@@ -93,3 +93,15 @@ def test_themes_rank_what_rose_merge_duplicates_and_drop_stop_words() -> None:
     # Stop-words and the ever-present topic name are not themes; a retweet does not add weight.
     assert not {"le", "ne", "pas", "the", "is", "acme"} & set(terms)
     assert lifts["#acmedown"] < lifts["panne"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I love the product, the delivery was bad", "en"),
+        ("J'adore le produit, la livraison est nulle", "fr"),
+    ],
+)
+def test_a_complaint_outweighs_praise_of_about_the_same_strength(text: str, lang: str) -> None:
+    # Negativity bias (SO-CAL's 1.5): "love" alone outweighs "bad", weighed, the complaint wins.
+    assert score_text(text, lang).label == "neg"

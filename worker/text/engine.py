@@ -14,8 +14,10 @@ For one cleaned text:
    (VADER's 0.293, decaying 5 % a step); a negation in scope flips and damps it (× -0.74).
 4. Irony: praise ("merci", "great") in a text that also complains and carries an irony marker
    ("encore", "again", 🙄) is read as sarcasm, so the praise counts as blame.
-5. Contrast: words before the last "but"/"mais" count half, words after it 1.5 times.
-6. The sum is pushed away from zero by "!" (up to four) and by "??", then squashed into
+5. Negativity bias: negative valences count 1.5 times (SO-CAL's weighting, Taboada et al. 2011),
+   because positive words turn up in negative posts far more than the reverse.
+6. Contrast: words before the last "but"/"mais" count half, words after it 1.5 times.
+7. The sum is pushed away from zero by "!" (up to four) and by "??", then squashed into
    [-1, 1] with VADER's normalisation x / sqrt(x² + 15).
 """
 
@@ -32,6 +34,7 @@ CAPS_INCR = 0.733  # VADER: mean rating increase of a word in capitals
 ELONGATION_INCR = 0.293  # tocsin: an elongated word is emphasised like a booster would
 N_SCALAR = -0.74  # VADER: a negated word flips and loses a quarter of its strength
 ALPHA = 15.0  # VADER's normalisation constant
+NEGATIVE_WEIGHT = 1.5  # SO-CAL (Taboada et al., Computational Linguistics 37(2), 2011)
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,10 @@ def valence(
         if any(v < 0 for k, v in enumerate(vals) if k not in praise_set):
             for k in praise_at:
                 vals[k] = -abs(vals[k])
+    # Negativity bias: people use positive words even when complaining ("good luck reaching
+    # anyone"), so a lexicon reads texts as more positive than they are; SO-CAL weighs negative
+    # expressions 1.5 times to offset it.
+    vals = [v * NEGATIVE_WEIGHT if v < 0 else v for v in vals]
     total = 0.0
     if pack.contrast.intersection(low):
         last = max(k for k in range(n) if low[k] in pack.contrast)
