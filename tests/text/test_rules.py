@@ -105,3 +105,39 @@ def test_themes_rank_what_rose_merge_duplicates_and_drop_stop_words() -> None:
 def test_a_complaint_outweighs_praise_of_about_the_same_strength(text: str, lang: str) -> None:
     # Negativity bias (SO-CAL's 1.5): "love" alone outweighs "bad", weighed, the complaint wins.
     assert score_text(text, lang).label == "neg"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "label"),
+    [
+        # A negation with no sentiment word to negate leans negative (Potts 2010) ...
+        ("Ils ne répondent pas au téléphone", "fr", "neg"),
+        ("They never called back", "en", "neg"),
+        # ... but not when a phrase has read it already ("pas mal" is praise, see below) ...
+        ("C'est pas mal du tout", "fr", "pos"),
+        # ... nor when it negated a sentiment word: it is not counted twice.
+        ("Ce n'est pas génial", "fr", "neg"),
+        # No negation, nothing said: neutral.
+        ("Ils répondent au téléphone", "fr", "neu"),
+    ],
+)
+def test_negation_without_a_sentiment_word_leans_negative(text: str, lang: str, label: str) -> None:
+    assert score_text(text, lang).label == label
+
+
+def test_a_negation_inside_a_phrase_adds_nothing() -> None:
+    from worker.text import french
+    from worker.text.engine import _squash
+
+    (value,) = [v for rest, v in french.pack().phrases["pas"] if rest == ("mal",)]
+    assert score_text("C'est pas mal", "fr").polarity == round(_squash(value, "x"), 4)
+
+
+def test_a_negated_sentiment_word_gets_no_extra_negation_weight() -> None:
+    # "pas génial" is the flipped "génial", nothing more.
+    plain = score_text("Ce n'est pas génial", "fr").polarity
+    from worker.text import french
+    from worker.text.engine import N_SCALAR, NEGATIVE_WEIGHT, _squash
+
+    expected = _squash(french.pack().words["génial"] * N_SCALAR * NEGATIVE_WEIGHT, "x")
+    assert plain == round(expected, 4)

@@ -14,10 +14,12 @@ For one cleaned text:
    (VADER's 0.293, decaying 5 % a step); a negation in scope flips and damps it (× -0.74).
 4. Irony: praise ("merci", "great") in a text that also complains and carries an irony marker
    ("encore", "again", 🙄) is read as sarcasm, so the praise counts as blame.
-5. Negativity bias: negative valences count 1.5 times (SO-CAL's weighting, Taboada et al. 2011),
+5. A negation that negates no sentiment word ("ils ne répondent pas", "they never called back")
+   counts as a mildly negative word: negation is itself a mark of complaint (Potts 2010).
+6. Negativity bias: negative valences count 1.5 times (SO-CAL's weighting, Taboada et al. 2011),
    because positive words turn up in negative posts far more than the reverse.
-6. Contrast: words before the last "but"/"mais" count half, words after it 1.5 times.
-7. The sum is pushed away from zero by "!" (up to four) and by "??", then squashed into
+7. Contrast: words before the last "but"/"mais" count half, words after it 1.5 times.
+8. The sum is pushed away from zero by "!" (up to four) and by "??", then squashed into
    [-1, 1] with VADER's normalisation x / sqrt(x² + 15).
 """
 
@@ -34,6 +36,9 @@ CAPS_INCR = 0.733  # VADER: mean rating increase of a word in capitals
 ELONGATION_INCR = 0.293  # tocsin: an elongated word is emphasised like a booster would
 N_SCALAR = -0.74  # VADER: a negated word flips and loses a quarter of its strength
 ALPHA = 15.0  # VADER's normalisation constant
+#: A negation with no sentiment word in its scope ("ils ne répondent pas") reads as a mildly
+#: negative word, as strong as a negated one is damped (VADER's N_SCALAR).
+NEGATION_VALENCE = N_SCALAR
 NEGATIVE_WEIGHT = 1.5  # SO-CAL (Taboada et al., Computational Linguistics 37(2), 2011)
 
 
@@ -122,7 +127,7 @@ def valence(
     if not toks:
         return 0.0, 0
     n = len(low)
-    words, boosters, phrases = pack.words, pack.boosters, pack.phrases
+    words, boosters, phrases, negators = pack.words, pack.boosters, pack.phrases, pack.negators
     # Capitals emphasise a word only when the rest of the text is not shouting too (counted only
     # once a word in capitals is met: most posts have none).
     shouting_allowed: bool | None = None
@@ -139,6 +144,8 @@ def valence(
         boosters.get,
     )
     skip = 0  # a matched phrase's tokens are read as one
+    in_phrases = 0  # tokens read as part of a phrase ("pas mal" is praise, not a negation)
+    negated_any = False
     for i, w in enumerate(low):
         if i < skip:
             continue
@@ -151,6 +158,7 @@ def valence(
                         pos.append(i)
                         vals.append(v)
                     skip = i + k + 1
+                    in_phrases += sum(1 for t in low[i:skip] if t in negators)
                     break
             if skip > i:
                 continue
@@ -195,10 +203,18 @@ def valence(
                 v += sign * b * scale
         if _negated(pack, low, i) and w not in pack.unnegated:
             v *= N_SCALAR
+            negated_any = True
         if w in pack.praise and v > 0:
             praise_at.append(len(vals))
         pos.append(i)
         vals.append(v)
+    # A negation that negates no sentiment word still leans negative: people negate far more
+    # when they complain (Potts, "On the negativity of negation", SALT 20, 2010).
+    if not negated_any:
+        negations = sum(1 for t in low if t in negators or t.endswith("n't"))
+        if negations > in_phrases:
+            pos.append(n)
+            vals.append(NEGATION_VALENCE)
     if not vals:
         return 0.0, 0
     # Irony: praise + an irony marker + a complaint elsewhere = sarcasm ("Merci, encore en panne").
