@@ -141,3 +141,11 @@ def test_a_negated_sentiment_word_gets_no_extra_negation_weight() -> None:
 
     expected = _squash(french.pack().words["génial"] * N_SCALAR * NEGATIVE_WEIGHT, "x")
     assert plain == round(expected, 4)
+
+
+def test_html_entities_are_decoded_not_read_as_words() -> None:
+    from worker.text import clean
+
+    assert clean("Acme &amp; Co &gt; rivals") == "Acme & Co > rivals"
+    # VADER's lexicon rates "gt" (1.1): the entity of ">" must not turn a fact into praise.
+    assert score_text("Delivery times &gt; 10 days", "en").label != "pos"

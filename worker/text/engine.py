@@ -210,7 +210,9 @@ def valence(
         vals.append(v)
     # A negation that negates no sentiment word still leans negative: people negate far more
     # when they complain (Potts, "On the negativity of negation", SALT 20, 2010).
-    if not negated_any:
+    if not negated_any and (
+        not negators.isdisjoint(low) or "n't" in text or "n’t" in text or "N'T" in text
+    ):
         negations = sum(1 for t in low if t in negators or t.endswith("n't"))
         if negations > in_phrases:
             pos.append(n)

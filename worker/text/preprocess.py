@@ -6,6 +6,7 @@ per mention on the ingest path (see `bench/sentiment_bench.py` for the throughpu
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -60,9 +61,12 @@ def _hashtag_words(m: re.Match[str]) -> str:
 
 
 def clean(text: str) -> str:
-    """Drop URLs, @handles and a leading 'RT @x:', turn hashtags into words, squeeze spaces."""
+    """Decode HTML entities, drop URLs, @handles and a leading 'RT @x:', turn hashtags into
+    words, squeeze spaces."""
     # Each pattern runs only when the text has the character it needs: most posts have no URL,
     # handle or hashtag, and the regular expressions are most of what cleaning costs.
+    if "&" in text:
+        text = html.unescape(text)  # posts from APIs often carry "&amp;", "&gt;" as written
     text = RETWEET_PREFIX.sub("", text)
     if "://" in text or "www." in text or "WWW." in text:
         text = URL.sub(" ", text)
