@@ -74,6 +74,9 @@ def test_the_french_lexicon_does_not_need_the_vadersentiment_fr_package() -> Non
         ("C'est trop cher", "neg"),
         ("Pas terrible ce service", "neg"),
         ("J'ai bien profité du week-end", "pos"),
+        # Common words the lexicon lacks, rated as VADER rates the English word they translate.
+        ("Le lancement a échoué", "neg"),
+        ("Un service gratuit et innovant", "pos"),
     ],
 )
 def test_french_lexicon_rules(text: str, label: str) -> None:
