@@ -34,6 +34,17 @@ def test_the_shipped_french_lexicon_loads_offline_from_the_package(
     assert Path(DATA, "vader_fr_lexicon.txt").is_file()
 
 
+def test_inflection_keeps_listed_forms_and_leaves_short_and_reserved_words_alone() -> None:
+    from worker.text.french import inflected
+
+    lexicon = {"refuser": -1.2, "refusent": -2.0, "plu": 1.8, "cruel": -2.8, "menacé": -0.8}
+    out = inflected(lexicon, reserved=frozenset({"cruels"}))
+    assert out["refusent"] == -2.0  # listed: its own rating
+    assert out["refusait"] == -1.2 and out["menacées"] == -0.8 and out["cruelle"] == -2.8
+    assert "plus" not in out  # "plu" is too short to inflect
+    assert "cruels" not in out  # reserved
+
+
 def test_the_french_lexicon_does_not_need_the_vadersentiment_fr_package() -> None:
     # The package edits sys.path on import and pulls GPL code: it must never be imported.
     code = (
@@ -77,6 +88,10 @@ def test_the_french_lexicon_does_not_need_the_vadersentiment_fr_package() -> Non
         # Common words the lexicon lacks, rated as VADER rates the English word they translate.
         ("Le lancement a échoué", "neg"),
         ("Un service gratuit et innovant", "pos"),
+        # Regular inflections of listed words: "refuser" → "refusent", "dépressif" → "dépressives".
+        ("Les clients refusent", "neg"),
+        ("Ils abusent", "neg"),
+        ("Des réponses dépressives", "neg"),
     ],
 )
 def test_french_lexicon_rules(text: str, label: str) -> None:

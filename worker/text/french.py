@@ -83,6 +83,45 @@ def function_words() -> frozenset[str]:
     return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
+#: Regular French inflection: (ending of a lexicon word, what replaces it in each other form),
+#: the first ending that fits applies. Adjectives and participles agree in gender and number
+#: ("menacé" → "menacées", "mort" → "mortes"); first-group verbs conjugate on their stem
+#: ("refuser" → "refusent", "refusait"); a word ending in -s or -x is left as it is.
+_INFLECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("er", ("e", "es", "ent", "ons", "ez", "é", "ée", "és", "ées", "ait", "aient", "ant")),
+    ("eux", ("euse", "euses")),
+    ("if", ("ifs", "ive", "ives")),
+    ("el", ("els", "elle", "elles")),
+    ("é", ("ée", "és", "ées")),
+    ("e", ("es",)),
+    ("s", ()),
+    ("x", ()),
+    ("", ("s", "e", "es")),
+)
+
+
+def inflected(lexicon: dict[str, float], reserved: frozenset[str]) -> dict[str, float]:
+    """The lexicon plus the regular inflections of its words that it does not list itself.
+
+    vaderSentiment-fr lists some forms of a word and not others ("menacé" but not "menacés",
+    "refuser" but not "refusent"); the forms it lists keep their own rating. Words shorter than
+    four letters, phrases and `reserved` words are left alone: "plu" must not make "plus".
+    """
+    extra: dict[str, float] = {}
+    for word, value in lexicon.items():
+        if len(word) < 4 or not word.isalpha() or not value:
+            continue
+        for ending, forms in _INFLECTIONS:
+            if word.endswith(ending):
+                stem = word[: len(word) - len(ending)]
+                for form in forms:
+                    other = stem + form
+                    if other not in lexicon and other not in reserved:
+                        extra.setdefault(other, value)
+                break
+    return {**extra, **lexicon}
+
+
 @lru_cache(maxsize=1)
 def pack() -> LanguagePack:
     boosters = with_unaccented(BOOSTERS)
@@ -97,7 +136,9 @@ def pack() -> LanguagePack:
     lexicon.update({k: v for k, v in vader_lexicon().items() if not k.isalpha()})
     return LanguagePack(
         code="fr",
-        words=with_unaccented(lexicon, reserved=function | HOMOGRAPHS),
+        words=with_unaccented(
+            inflected(lexicon, function | HOMOGRAPHS), reserved=function | HOMOGRAPHS
+        ),
         phrases=phrases,
         boosters=boosters,
         negators=frozenset(with_unaccented(dict.fromkeys(NEGATORS, 0.0))),
