@@ -149,3 +149,14 @@ def test_html_entities_are_decoded_not_read_as_words() -> None:
     assert clean("Acme &amp; Co &gt; rivals") == "Acme & Co > rivals"
     # VADER's lexicon rates "gt" (1.1): the entity of ">" must not turn a fact into praise.
     assert score_text("Delivery times &gt; 10 days", "en").label != "pos"
+
+
+def test_words_vader_raters_disputed_are_not_read_as_sentiment() -> None:
+    from worker.text import english
+    from worker.text.lexicons import vader_disputed
+
+    # "want": raters gave 0.3 ± 1.19; "god": 1.1 ± 1.51. Agreed words stay: "bad" -2.5 ± 0.67.
+    assert {"want", "god"} <= vader_disputed() and "bad" not in vader_disputed()
+    assert "want" not in english.pack().words and english.pack().words["bad"] < 0
+    assert score_text("I want to track my parcel", "en").label == "neu"
+    assert score_text(":D", "en").label == "pos"  # emoticons are never dropped
