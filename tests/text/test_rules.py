@@ -160,3 +160,17 @@ def test_words_vader_raters_disputed_are_not_read_as_sentiment() -> None:
     assert "want" not in english.pack().words and english.pack().words["bad"] < 0
     assert score_text("I want to track my parcel", "en").label == "neu"
     assert score_text(":D", "en").label == "pos"  # emoticons are never dropped
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I flew with United Airlines today", "neu"),  # a name, not praise
+        ("Queue outside Best Buy this morning", "neu"),
+        ("Had The Best Day Ever", "pos"),  # Title Case is emphasis, not a name
+        ("Total Disaster at Acme", "neg"),  # negative words are never taken for names
+        ("Love Acme so much", "pos"),  # the first word is capitalized anyway: not a name
+    ],
+)
+def test_positive_words_inside_names_are_not_praise(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label

@@ -12,6 +12,8 @@ For one cleaned text:
 3. Each lexicon word gets its valence; a word in CAPS among lower-case words, or an elongated one
    ("nuuuul"), is pushed further from zero; booster words up to three tokens before it scale it
    (VADER's 0.293, decaying 5 % a step); a negation in scope flips and damps it (× -0.74).
+   A positive word written Capitalized beside another Capitalized word, not first and in a text
+   not written in Title Case, is part of a name ("Best Buy", "Manchester United"): no praise.
 4. Irony: praise ("merci", "great") in a text that also complains and carries an irony marker
    ("encore", "again", 🙄) is read as sarcasm, so the praise counts as blame.
 5. A negation that negates no sentiment word ("ils ne répondent pas", "they never called back")
@@ -104,6 +106,23 @@ def _negated(pack: LanguagePack, low: list[str], i: int) -> bool:
     return not any(w in pack.particle_breakers for w in low[i + 1 : i + 4])
 
 
+def _capitalized(t: str) -> bool:
+    return len(t) > 1 and t[0].isupper() and t[1:].islower()
+
+
+def _in_name(toks: list[str], i: int) -> bool:
+    """A lexicon word written Capitalized next to another Capitalized word, not first: a name."""
+    if i == 0 or not _capitalized(toks[i]):
+        return False
+    prev_cap = _capitalized(toks[i - 1])
+    next_cap = i + 1 < len(toks) and _capitalized(toks[i + 1])
+    if not (prev_cap or next_cap):
+        return False
+    # A text in Title Case capitalizes for emphasis, not for names (the first word is not counted).
+    caps = sum(1 for t in toks[1:] if _capitalized(t))
+    return caps * 2 <= len(toks)
+
+
 def valence(
     pack: LanguagePack,
     text: str,
@@ -179,6 +198,10 @@ def valence(
                 continue
         v = found
         if not v:
+            continue
+        if v > 0 and _in_name(toks, i):
+            # "Best Buy", "Manchester United": a name, not praise. Negative words are kept:
+            # "Total Disaster At Acme" is Title Case for shouting, and missing it costs more.
             continue
         if w in boosters and i + 1 < n and low[i + 1] in words:
             continue  # "super bon": "super" boosts the next word instead of counting itself
