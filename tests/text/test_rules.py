@@ -174,3 +174,24 @@ def test_words_vader_raters_disputed_are_not_read_as_sentiment() -> None:
 )
 def test_positive_words_inside_names_are_not_praise(text: str, label: str) -> None:
     assert score_text(text, "en").label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("no problem", "pos"),  # VADER: "no" before a lexicon word negates it ...
+        ("no worries at all", "pos"),
+        ("no love for the fans", "neg"),
+        ("No answer from support", "neg"),  # ... and alone it is a negative word, counted once
+    ],
+)
+def test_no_before_a_sentiment_word_negates_it(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+def test_a_standalone_no_is_not_counted_twice() -> None:
+    from worker.text import english
+    from worker.text.engine import NEGATIVE_WEIGHT, _squash
+
+    expected = _squash(english.pack().words["no"] * NEGATIVE_WEIGHT, "x")
+    assert score_text("No school tomorrow", "en").polarity == round(expected, 4)

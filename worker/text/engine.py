@@ -205,6 +205,8 @@ def valence(
             continue
         if w in boosters and i + 1 < n and low[i + 1] in words:
             continue  # "super bon": "super" boosts the next word instead of counting itself
+        if w in negators and i + 1 < n and low[i + 1] in words:
+            continue  # VADER: "no" before a lexicon word negates it instead of counting itself
         need = pack.needs_before.get(w)
         if need is not None and (i == 0 or low[i - 1] not in need):
             continue
@@ -236,7 +238,10 @@ def valence(
     if not negated_any and (
         not negators.isdisjoint(low) or "n't" in text or "n’t" in text or "N'T" in text
     ):
-        negations = sum(1 for t in low if t in negators or t.endswith("n't"))
+        scored = set(pos)  # a negator that counted as a word ("no" alone) is not counted again
+        negations = sum(
+            1 for k, t in enumerate(low) if (t in negators or t.endswith("n't")) and k not in scored
+        )
         if negations > in_phrases:
             pos.append(n)
             vals.append(NEGATION_VALENCE)

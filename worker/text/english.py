@@ -65,7 +65,8 @@ def pack() -> LanguagePack:
         words=lexicon,
         phrases=phrases,
         boosters={k: float(v) for k, v in BOOSTER_DICT.items() if " " not in k},
-        negators=frozenset(w.lower() for w in NEGATE),
+        # VADER's negations, and "no", which VADER reads as one before a lexicon word ("no good").
+        negators=frozenset(w.lower() for w in NEGATE) | {"no"},
         contrast=frozenset({"but", "however"}),
         praise=PRAISE,
         irony_markers=IRONY_MARKERS,
