@@ -93,3 +93,105 @@ def test_themes_rank_what_rose_merge_duplicates_and_drop_stop_words() -> None:
     # Stop-words and the ever-present topic name are not themes; a retweet does not add weight.
     assert not {"le", "ne", "pas", "the", "is", "acme"} & set(terms)
     assert lifts["#acmedown"] < lifts["panne"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I love the product, the delivery was bad", "en"),
+        ("J'adore le produit, la livraison est nulle", "fr"),
+    ],
+)
+def test_a_complaint_outweighs_praise_of_about_the_same_strength(text: str, lang: str) -> None:
+    # Negativity bias (SO-CAL's 1.5): "love" alone outweighs "bad", weighed, the complaint wins.
+    assert score_text(text, lang).label == "neg"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "label"),
+    [
+        # A negation with no sentiment word to negate leans negative (Potts 2010) ...
+        ("Ils ne répondent pas au téléphone", "fr", "neg"),
+        ("They never called back", "en", "neg"),
+        # ... but not when a phrase has read it already ("pas mal" is praise, see below) ...
+        ("C'est pas mal du tout", "fr", "pos"),
+        # ... nor when it negated a sentiment word: it is not counted twice.
+        ("Ce n'est pas génial", "fr", "neg"),
+        # No negation, nothing said: neutral.
+        ("Ils répondent au téléphone", "fr", "neu"),
+    ],
+)
+def test_negation_without_a_sentiment_word_leans_negative(text: str, lang: str, label: str) -> None:
+    assert score_text(text, lang).label == label
+
+
+def test_a_negation_inside_a_phrase_adds_nothing() -> None:
+    from worker.text import french
+    from worker.text.engine import _squash
+
+    (value,) = [v for rest, v in french.pack().phrases["pas"] if rest == ("mal",)]
+    assert score_text("C'est pas mal", "fr").polarity == round(_squash(value, "x"), 4)
+
+
+def test_a_negated_sentiment_word_gets_no_extra_negation_weight() -> None:
+    # "pas génial" is the flipped "génial", nothing more.
+    plain = score_text("Ce n'est pas génial", "fr").polarity
+    from worker.text import french
+    from worker.text.engine import N_SCALAR, NEGATIVE_WEIGHT, _squash
+
+    expected = _squash(french.pack().words["génial"] * N_SCALAR * NEGATIVE_WEIGHT, "x")
+    assert plain == round(expected, 4)
+
+
+def test_html_entities_are_decoded_not_read_as_words() -> None:
+    from worker.text import clean
+
+    assert clean("Acme &amp; Co &gt; rivals") == "Acme & Co > rivals"
+    # VADER's lexicon rates "gt" (1.1): the entity of ">" must not turn a fact into praise.
+    assert score_text("Delivery times &gt; 10 days", "en").label != "pos"
+
+
+def test_words_vader_raters_disputed_are_not_read_as_sentiment() -> None:
+    from worker.text import english
+    from worker.text.lexicons import vader_disputed
+
+    # "want": raters gave 0.3 ± 1.19; "god": 1.1 ± 1.51. Agreed words stay: "bad" -2.5 ± 0.67.
+    assert {"want", "god"} <= vader_disputed() and "bad" not in vader_disputed()
+    assert "want" not in english.pack().words and english.pack().words["bad"] < 0
+    assert score_text("I want to track my parcel", "en").label == "neu"
+    assert score_text(":D", "en").label == "pos"  # emoticons are never dropped
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I flew with United Airlines today", "neu"),  # a name, not praise
+        ("Queue outside Best Buy this morning", "neu"),
+        ("Had The Best Day Ever", "pos"),  # Title Case is emphasis, not a name
+        ("Total Disaster at Acme", "neg"),  # negative words are never taken for names
+        ("Love Acme so much", "pos"),  # the first word is capitalized anyway: not a name
+    ],
+)
+def test_positive_words_inside_names_are_not_praise(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("no problem", "pos"),  # VADER: "no" before a lexicon word negates it ...
+        ("no worries at all", "pos"),
+        ("no love for the fans", "neg"),
+        ("No answer from support", "neg"),  # ... and alone it is a negative word, counted once
+    ],
+)
+def test_no_before_a_sentiment_word_negates_it(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+def test_a_standalone_no_is_not_counted_twice() -> None:
+    from worker.text import english
+    from worker.text.engine import NEGATIVE_WEIGHT, _squash
+
+    expected = _squash(english.pack().words["no"] * NEGATIVE_WEIGHT, "x")
+    assert score_text("No school tomorrow", "en").polarity == round(expected, 4)

@@ -36,6 +36,7 @@ from worker.text.preprocess import (
     clean,
     split_hashtag,
     strip_accents,
+    tokens,
 )
 
 __all__ = [
@@ -73,16 +74,21 @@ def stop_words() -> frozenset[str]:
 
 
 _FR_LETTERS = re.compile(r"[éèêàùçœâîôû]", re.IGNORECASE)
-_FR_ELISION = re.compile(r"\b(?:[ljdmtsnc]|qu|jusqu|lorsqu|puisqu)['’]\w", re.IGNORECASE)
+#: What comes before the apostrophe of a French elision: "l'", "qu'", "jusqu'"...
+_FR_ELIDED = frozenset({"l", "j", "d", "m", "t", "s", "n", "c", "qu", "jusqu", "lorsqu", "puisqu"})
 
 
-def _detect(cleaned: str) -> str:
+def _detect(cleaned: str, low: list[str] | None = None) -> str:
+    """Language of a cleaned text from its lower-cased tokens (`preprocess.tokens`)."""
+    if low is None:
+        low = tokens(cleaned)[1]
     en_words, fr_words = _function_words()
-    words = WORD.findall(cleaned.lower())
-    if not words:
-        return UNKNOWN
-    fr = sum(w in fr_words for w in words) + len(_FR_ELISION.findall(cleaned))
-    en = sum(w in en_words for w in words)
+    fr = sum(map(fr_words.__contains__, low))
+    en = sum(map(en_words.__contains__, low))
+    if "'" in cleaned or "’" in cleaned:
+        fr += sum(1 for w in low if "'" in w and w.partition("'")[0] in _FR_ELIDED)
+    if not fr and not en and not any(w[0].isalpha() for w in low):
+        return UNKNOWN  # emoji and emoticons only: nothing says which language
     if _FR_LETTERS.search(cleaned):
         fr += 1
     if fr >= 2 and fr > 2 * en:
@@ -117,9 +123,10 @@ def _label(polarity: float) -> str:
 def score_text(text: str, lang: str = "auto") -> Scored:
     """Language and sentiment of one text. `lang` forces 'en' or 'fr'; 'auto' detects it."""
     cleaned = clean(text)
-    detected = _detect(cleaned) if lang == "auto" else lang
+    toks = tokens(cleaned)  # read once, by language detection and by the language's pack
+    detected = _detect(cleaned, toks[1]) if lang == "auto" else lang
     pack = french.pack() if detected == "fr" else english.pack()
-    polarity, _ = valence(pack, cleaned, emoji_valences())
+    polarity, _ = valence(pack, cleaned, emoji_valences(), toks)
     return Scored(
         detected if detected in ("en", "fr") else UNKNOWN, round(polarity, 4), _label(polarity)
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from worker.text.engine import LanguagePack, build_phrases
-from worker.text.lexicons import DATA, read_table, vader_lexicon, words
+from worker.text.lexicons import DATA, read_table, vader_disputed, vader_lexicon, words
 from worker.text.preprocess import TOKEN
 
 #: "like" is a sentiment verb after a subject or an auxiliary ("I like", "don't like"); elsewhere
@@ -53,15 +53,20 @@ def pack() -> LanguagePack:
     table.update({k: float(v) for k, v in SPECIAL_CASES.items()})
     table.update(read_table(DATA / "en_social.txt"))
     single, phrases = build_phrases(table, tokenize)
-    lexicon = {k.lower(): v for k, v in vader_lexicon().items()}
+    # VADER's words less those its raters disputed (`vader_disputed`); tocsin's own entries win.
+    disputed = vader_disputed()
+    lexicon = {k.lower(): v for k, v in vader_lexicon().items() if k.lower() not in disputed}
     lexicon.update(vader_lexicon())  # case-sensitive emoticons (":D") stay reachable as written
+    for word in disputed:
+        lexicon.pop(word, None)
     lexicon.update(single)
     return LanguagePack(
         code="en",
         words=lexicon,
         phrases=phrases,
         boosters={k: float(v) for k, v in BOOSTER_DICT.items() if " " not in k},
-        negators=frozenset(w.lower() for w in NEGATE),
+        # VADER's negations, and "no", which VADER reads as one before a lexicon word ("no good").
+        negators=frozenset(w.lower() for w in NEGATE) | {"no"},
         contrast=frozenset({"but", "however"}),
         praise=PRAISE,
         irony_markers=IRONY_MARKERS,

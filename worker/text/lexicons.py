@@ -3,8 +3,10 @@
 Sources and licences (nothing is downloaded at run time):
 
 - VADER's lexicon and emoji descriptions, from the `vaderSentiment` package (MIT licence).
-- textblob-fr's adjective lexicon `fr-sentiment.xml`, from the `textblob-fr` package (the file
-  declares PDDL, public domain; the package is MIT).
+- `data/vader_fr_lexicon.txt` and `data/vader_fr_no_negate.txt`: the French VADER lexicon of
+  `vaderSentiment-fr` 1.3.4 (DEPREZ Olivier, EK Thomas; MIT licence, text in
+  `data/NOTICE-vader-fr.txt`), shipped as data files, unchanged: the package itself is not a
+  dependency (it pulls GPL code and edits `sys.path` on import).
 - `data/emoji.txt`, `data/en_social.txt`, `data/fr_social.txt`: written for tocsin (Apache-2.0).
 
 All valences are in VADER's units, -4 (most negative) to +4 (most positive).
@@ -15,15 +17,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from xml.etree import ElementTree
 
 from worker.text.preprocess import strip_accents
 
 DATA = Path(__file__).with_name("data")
-
-#: textblob-fr polarities are in [-1, 1]; this maps them onto VADER's scale, where a plain
-#: "good" is 1.9 and "great" 3.1 (textblob-fr's "bon" is 0.7, "génial" 0.9).
-TEXTBLOB_FR_SCALE = 3.0
 
 
 def _package_file(package: str, name: str) -> Path:
@@ -67,20 +64,56 @@ def vader_lexicon() -> dict[str, float]:
 
 
 @lru_cache(maxsize=1)
-def textblob_fr_lexicon() -> dict[str, float]:
-    """textblob-fr's French adjectives, polarity averaged over senses, on VADER's scale."""
-    path = _package_file("textblob_fr", "fr-sentiment.xml")
-    sums: dict[str, list[float]] = {}
-    for word in ElementTree.parse(path).getroot().iter("word"):  # noqa: S314 - packaged file
-        form = (word.get("form") or "").lower()
-        polarity = word.get("polarity")
-        if form and polarity is not None:
-            sums.setdefault(form, []).append(float(polarity))
-    out = {form: round(TEXTBLOB_FR_SCALE * sum(vs) / len(vs), 3) for form, vs in sums.items()}
-    # textblob-fr rates many plain descriptive adjectives faintly ("arrivé" 0.1, "grand" 0.2):
-    # read as sentiment they turn neutral news into praise. Only words that carry at least a
-    # third of a plain "bon" (0.7) are kept.
-    return {form: v for form, v in out.items() if abs(v) > TEXTBLOB_FR_SCALE * 0.2}
+def vader_disputed() -> frozenset[str]:
+    """VADER words its ten raters disagreed on more than they agreed: standard deviation of the
+    ratings above the absolute mean ("want" 0.3 ± 1.19, "god" 1.1 ± 1.51). Such a word is a
+    faint or two-sided cue, and alone it labels a neutral post. Emoticons are kept."""
+    disputed: set[str] = set()
+    path = _package_file("vaderSentiment.vaderSentiment", "vader_lexicon.txt")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[0].isalpha() and float(parts[2]) > abs(float(parts[1])):
+            disputed.add(parts[0].lower())
+    return frozenset(disputed)
+
+
+#: A French word or phrase: letters, with inner hyphens, apostrophes or spaces.
+_FR_TERM = re.compile(r"[^\W\d_]+(?:['’\- ][^\W\d_]+)*")
+
+
+@lru_cache(maxsize=1)
+def vader_fr_lexicon() -> dict[str, float]:
+    """vaderSentiment-fr's 9,000 French words (VADER's lexicon translated by hand), lower-cased.
+
+    The file is 'term->valence' a line; the few multi-word terms ("en colère") are kept as
+    phrases by the caller. Where the file rates a term twice, the first rating is kept. Only
+    words are kept: the file's emoticons are VADER's, which the French pack already reads, and
+    some of them ("c:", "d:") would turn the elisions "c'" and "d'" into sentiment words.
+    """
+    lexicon: dict[str, float] = {}
+    path = DATA / "vader_fr_lexicon.txt"
+    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        term, sep, value = line.rpartition("->")
+        try:
+            valence = float(value)
+        except ValueError:
+            valence = None
+        if not sep or not term or valence is None:
+            raise ValueError(f"{path.name}:{no}: expected 'term->valence'")
+        term = term.strip().lower()
+        if len(term) < 2 or not _FR_TERM.fullmatch(term):
+            continue
+        lexicon.setdefault(term, valence)
+    return lexicon
+
+
+@lru_cache(maxsize=1)
+def vader_fr_no_negate() -> frozenset[str]:
+    """Words vaderSentiment-fr never negates ("sérieux" in "pas sérieux" is the complaint)."""
+    lines = (DATA / "vader_fr_no_negate.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip().lower() for w in lines if w.strip())
 
 
 _DESCRIPTION_WORD = re.compile(r"[a-z]+")
@@ -107,11 +140,17 @@ def emoji_valences() -> dict[str, float]:
     return table
 
 
-def with_unaccented(lexicon: dict[str, float]) -> dict[str, float]:
-    """The lexicon plus accent-free spellings ('decu' for 'déçu') that do not collide."""
+def with_unaccented(
+    lexicon: dict[str, float], reserved: frozenset[str] = frozenset()
+) -> dict[str, float]:
+    """The lexicon plus accent-free spellings ('decu' for 'déçu') that do not collide.
+
+    A spelling in `reserved` is never added: without its accent "sûr" is "sur" (on), "mûr" is
+    "mur" (wall), and those words are far more common than the accented ones.
+    """
     extra: dict[str, float] = {}
     for word, value in lexicon.items():
         plain = strip_accents(word)
-        if plain != word and plain not in lexicon:
+        if plain != word and plain not in lexicon and plain not in reserved:
             extra.setdefault(plain, value)
     return {**extra, **lexicon}
