@@ -55,6 +55,15 @@ EVENT_TEXT = {
     "step_fired": "Escalation step {step} sent",
     "acknowledged": "Acknowledged by {actor}",
     "resolved": "Resolved ({reason})",
+    # On call and incident actions (alerts.actions, alerts.opening, alerts.firing).
+    "reopened": "Reopened: back {resolved_minutes_ago} minutes after it was resolved",
+    "repaged": "Worse (SEV{severity}): step {step} paged again",
+    "snoozed": "Snoozed by {actor} for {minutes:g} minutes",
+    "snooze_ended": "Snooze over: escalation resumed",
+    "note": "Note by {actor}: {text}",
+    "reassigned": "Reassigned to {to} by {actor}",
+    "page_deferred": "Page to {person} held until their quiet hours end ({until_shown})",
+    "step_problem": "Problem: {problem}",
 }
 
 
