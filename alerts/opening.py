@@ -123,7 +123,8 @@ def _update(
     inc.severity, inc.kinds, inc.peak = decision.severity, list(decision.kinds), decision.peak
     inc.last_signal_at = decision.last_signal_at or inc.last_signal_at
     inc.updated_at = now
-    inc.title = _title(config, inc.topic, decision.kinds)
+    if not inc.summary.get("title_by_hand"):  # a title written by a person is kept
+        inc.title = _title(config, inc.topic, decision.kinds)
     inc.summary = {**inc.summary, "explanations": explanations}
     event(
         session,
@@ -223,7 +224,9 @@ def _reopen(
                     assigned_to=None,
                     severity=decision.severity,
                     kinds=kinds,
-                    title=_title(config, inc.topic, kinds),
+                    title=inc.title
+                    if inc.summary.get("title_by_hand")
+                    else _title(config, inc.topic, kinds),
                     peak=max(inc.peak, decision.peak),
                     last_signal_at=decision.last_signal_at or now,
                     updated_at=now,
@@ -288,7 +291,7 @@ def _try_open(
         next_due_at=escalation.due_at(snap, 0, now),
         fence=0,
         escalation_round=0,
-        summary={"explanations": explanations},
+        summary={"explanations": explanations, **({"title_by_hand": True} if title else {})},
     )
     try:
         # A savepoint, so losing the race on the one-open-incident-per-topic index keeps the

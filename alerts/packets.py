@@ -185,6 +185,13 @@ def build_packet(
         ],
         "themes": themes,
         "timeline": [{"at": show(e.at, tz, "%a %H:%M"), "text": _event_text(e)} for e in events],
+        # People's notes (alerts.actions.add_note) belong to "what we know", under the signals.
+        "notes": [
+            {"by": e.actor, "text": str(e.detail.get("text", "")), "at": show(e.at, tz, "%a %H:%M")}
+            for e in events
+            if e.kind == "note"
+        ],
+        "reopened": int(inc.summary.get("reopened", 0)),
         "holding_statement": statement,
         "generated_at": show(now, tz),
     }

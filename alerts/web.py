@@ -19,6 +19,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
+from alerts.api_incidents import incidents_router
 from alerts.channels.render import env
 from alerts.packets import build_packet, render_packet_html
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
@@ -205,6 +206,8 @@ def create_app(
             result = acknowledge(session, incident_id, by=by, via="api", now=now_of())
         status = 404 if result == AckResult.NOT_FOUND else 200
         return JSONResponse({"result": str(result)}, status_code=status)
+
+    app.include_router(incidents_router(rt_of, now_of, authorize))
 
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request) -> HTMLResponse:
