@@ -104,8 +104,8 @@ def acknowledge(
 def snooze(
     session: Session, incident_id: int, *, minutes: float, by: str, via: str, now: datetime
 ) -> ActionResult:
-    """Pause the escalation for `minutes`; then the incident is triggered again and its current
-    step pages again (`alerts.firing.wake`). Pending pages are cancelled. Snoozing again only
+    """Pause the escalation for `minutes`; then the incident is triggered again and its
+    escalation starts over from the first step (`alerts.firing.wake`). Pending pages are cancelled. Snoozing again only
     ever extends the snooze."""
     if not 0 < minutes <= MAX_SNOOZE_MINUTES:
         raise ValueError(f"minutes must be between 1 and {MAX_SNOOZE_MINUTES}, got {minutes:g}")

@@ -9,12 +9,10 @@ or `schedule:NAME`), resolved to people only when the step fires (`alerts.recipi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from worker.config import Policy
-
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def snapshot(policy: Policy) -> dict[str, Any]:
@@ -57,12 +55,6 @@ def due_at(snap: dict[str, Any], index: int, base: datetime) -> datetime | None:
         return None
     last = base + timedelta(minutes=float(steps[-1]["after_minutes"]))
     return last + timedelta(minutes=repeat * (index - len(steps) + 1))
-
-
-def offset(snap: dict[str, Any], index: int) -> timedelta:
-    """How long after the escalation's base step `index` is due (0 for a step that never is)."""
-    due = due_at(snap, index, _EPOCH)
-    return due - _EPOCH if due is not None else timedelta(0)
 
 
 def is_severe(snap: dict[str, Any], severity: int) -> bool:

@@ -3,8 +3,8 @@
 `escalation_tick(sessions, config, now)` — one transaction:
 1. Select incidents whose `next_due_at` has passed (SKIP LOCKED on PostgreSQL; SQLite serialises
    writers) and claim each with a conditional UPDATE on its fence; act only if one row changed.
-2. A snoozed incident whose snooze has ended is triggered again and its escalation resumes: the
-   current step pages again now, later steps keep their spacing from now (a new round).
+2. A snoozed incident whose snooze has ended is triggered again and its escalation starts over
+   from the first step, now (a new round; briefings already sent are not repeated).
 3. Pending work left by `alerts.opening` when the incident got worse: the severe briefing (the
    last step, at once) and the re-page, at the new severity, of whoever the current step paged.
 4. Otherwise the next step fires when its time has come.
@@ -217,16 +217,15 @@ def repage(
     return who
 
 
-def wake(inc: Incident, now: datetime) -> int:
-    """Step 2: the snooze has ended. Returns the step that pages again now."""
-    current = max(inc.next_step - 1, 0)
+def wake(inc: Incident, now: datetime) -> None:
+    """Step 2: the snooze has ended. The escalation starts over from its first step, now (a new
+    round: the on-call step pages again; briefings already sent are not repeated)."""
     inc.state = TRIGGERED
     inc.snoozed_until = None
     inc.acknowledged_at = inc.acknowledged_by = None
     inc.escalation_round += 1
-    inc.next_step = current
-    inc.escalation_base_at = now - escalation.offset(inc.policy, current)
-    return current
+    inc.next_step = 0
+    inc.escalation_base_at = now
 
 
 def advance(session: Session, config: Config, inc: Incident, now: datetime, links: Links) -> bool:
@@ -236,8 +235,8 @@ def advance(session: Session, config: Config, inc: Incident, now: datetime, link
     pending = dict(inc.summary.get("pending") or {})
     acted = False
     if inc.state == SNOOZED and inc.snoozed_until is not None and inc.snoozed_until <= now:
-        step = wake(inc, now)
-        event(session, inc.id, now, "snooze_ended", step=step)
+        wake(inc, now)
+        event(session, inc.id, now, "snooze_ended")
         acted = True
     paged: set[str] = set()
     if pending.get("severe") and last >= 1:

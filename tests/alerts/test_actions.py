@@ -66,6 +66,24 @@ def test_snooze_pauses_the_escalation_and_it_resumes_on_time(
     assert [who for step, who, _, _ in pages(sessions) if step == 1] == ["carol", "alice"]
 
 
+def test_a_snooze_after_the_briefing_pages_on_call_again_but_not_leadership(
+    sessions: sessionmaker[Session], config: Config
+) -> None:
+    [inc] = raise_signals(sessions, config, signal(T0))
+    tick(sessions, config, T0)
+    tick(sessions, config, T0 + timedelta(minutes=15))  # leadership: carol and alice
+    with sessions.begin() as s:
+        snooze(s, inc, minutes=30, by="alice", via="cli", now=T0 + timedelta(minutes=20))
+    assert tick(sessions, config, T0 + timedelta(minutes=50)) == 1
+    assert tick(sessions, config, T0 + timedelta(minutes=65)) == 1  # the step fires …
+    assert [(step, who) for step, who, _, _ in pages(sessions)] == [
+        (0, "alice"),
+        (1, "carol"),
+        (1, "alice"),
+        (0, "alice"),  # … the on-call manager was reminded at the wake-up; nobody else again
+    ]
+
+
 def test_snooze_cancels_pending_pages_and_snoozing_again_only_extends(
     sessions: sessionmaker[Session], config: Config
 ) -> None:
