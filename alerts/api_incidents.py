@@ -15,7 +15,7 @@ loopback only), and the clock. Each action is audited with `via = "api"` and the
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -24,7 +24,9 @@ from pydantic import BaseModel, Field
 
 from alerts.actions import ActionResult, add_note, reassign, resolve_by_hand, snooze
 from alerts.opening import open_by_hand
-from alerts.schedules import on_call_now
+from alerts.schedules import on_call_now, shifts
+from worker.config import Config
+from worker.localtime import show
 from worker.runtime import Runtime
 
 VIA = "api"
@@ -61,6 +63,23 @@ class NoteBody(BaseModel):
 class ReassignBody(BaseModel):
     to: str = Field(min_length=1, max_length=200)
     by: str = Field(default="api", max_length=200)
+
+
+def oncall_rows(config: Config, now: datetime) -> list[dict[str, str]]:
+    """Who is on call now and until when, for the dashboard (times in the schedule's zone)."""
+    rows = []
+    for name, pid in on_call_now(config, now).items():
+        sched = config.oncall.schedules[name]
+        until = shifts(sched, now, now + timedelta(days=366))[0].end
+        person = config.people.get(pid)
+        rows.append(
+            {
+                "schedule": name,
+                "person": person.name if person else pid,
+                "until": show(until, sched.timezone),
+            }
+        )
+    return rows
 
 
 def _answer(result: ActionResult) -> JSONResponse:
@@ -155,4 +174,4 @@ def incidents_router(
     return router
 
 
-__all__ = ["incidents_router"]
+__all__ = ["incidents_router", "oncall_rows"]

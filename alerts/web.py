@@ -19,7 +19,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
-from alerts.api_incidents import incidents_router
+from alerts.api_incidents import incidents_router, oncall_rows
 from alerts.channels.render import env
 from alerts.packets import build_packet, render_packet_html
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
@@ -214,7 +214,10 @@ def create_app(
         authorize(request)
         with rt_of().sessions() as session:
             rows = list_incidents(session, open_only=True)
-        return HTMLResponse(env().get_template("dashboard.html").render(incidents=rows))
+        oncall = oncall_rows(rt_of().config, now_of())
+        return HTMLResponse(
+            env().get_template("dashboard.html").render(incidents=rows, oncall=oncall)
+        )
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

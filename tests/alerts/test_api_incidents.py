@@ -103,3 +103,11 @@ def test_the_actions_need_the_api_token(
     assert client.get("/api/oncall").status_code == 401
     ok = client.post("/api/incidents", json=body, headers={"Authorization": "Bearer t0ken"})
     assert ok.status_code == 201
+
+
+def test_the_dashboard_shows_who_is_on_call(client: TestClient, clock: Clock) -> None:
+    clock.now = T0.replace(year=2026, month=3, day=7, hour=18)  # bob's override in Paris
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "On call" in page.text and "<td>Bob</td>" in page.text
+    assert "until Sun 08 Mar 20:00 CET" in page.text
