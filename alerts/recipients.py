@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from alerts.channels import address_for
@@ -93,7 +93,24 @@ def quiet_until(avail: Availability, severity: int, now: datetime) -> datetime |
     if not inside:
         return None
     day = local.date() if t < quiet.end else local.date() + timedelta(days=1)
-    return datetime.combine(day, quiet.end, tzinfo=tz).astimezone(UTC)
+    return _wall_clock_reaches(day, quiet.end, tz)
+
+
+def _wall_clock_reaches(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The first instant (UTC) when the local clock of `day` reads `at` or later: `at` itself,
+    or, when the clocks jump over it (spring forward), the moment they jump."""
+    first = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)  # fold=0: offset before
+    if first.astimezone(tz).replace(tzinfo=None) == datetime.combine(day, at):
+        return first
+    lo = datetime.combine(day, at, tzinfo=tz).replace(fold=1).astimezone(UTC)
+    hi = first  # in the gap: the offset changes between lo and hi; find where, to the second
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == lo.astimezone(tz).utcoffset():
+            lo = mid
+        else:
+            hi = mid
+    return hi.replace(microsecond=0) + (timedelta(seconds=1) if hi.microsecond else timedelta(0))
 
 
 def plan(
