@@ -46,7 +46,8 @@ class Person:
 class Step:
     """One escalation step: `after_minutes` from the incident's opening, notify these targets.
 
-    A target is a person id or a group name; `channels` are channel names from [channels].
+    A target is a person id, a group name or "schedule:NAME" (whoever is on call when the step
+    fires); `channels` are channel names from [channels].
     """
 
     after_minutes: float
