@@ -84,6 +84,28 @@ def test_a_snooze_after_the_briefing_pages_on_call_again_but_not_leadership(
     ]
 
 
+def test_a_snoozed_incident_that_becomes_severe_briefs_leadership_and_stays_snoozed(
+    sessions: sessionmaker[Session], config: Config
+) -> None:
+    [inc] = raise_signals(sessions, config, signal(T0))
+    tick(sessions, config, T0)
+    with sessions.begin() as s:
+        snooze(s, inc, minutes=30, by="alice", via="cli", now=T0 + timedelta(minutes=1))
+    raise_signals(sessions, config, signal(T0 + timedelta(minutes=5), severity=1))
+    assert tick(sessions, config, T0 + timedelta(minutes=5)) == 1
+    assert [(step, who) for step, who, _, _ in pages(sessions)] == [
+        (0, "alice"),
+        (1, "carol"),
+        (1, "alice"),
+    ]
+    with sessions() as s:
+        row = s.get(Incident, inc)
+        assert row is not None and row.state == "snoozed"
+        assert row.next_due_at == T0 + timedelta(minutes=31)
+    assert tick(sessions, config, T0 + timedelta(minutes=31)) == 1  # the wake-up: alice again
+    assert pages(sessions)[-1][:2] == (0, "alice") and len(pages(sessions)) == 4
+
+
 def test_snooze_cancels_pending_pages_and_snoozing_again_only_extends(
     sessions: sessionmaker[Session], config: Config
 ) -> None:
