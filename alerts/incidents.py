@@ -1,6 +1,7 @@
 """The incident state machine over plain data (no database, time is an argument).
 
-States: triggered → acknowledged → resolved, plus snoozed. For a topic and new signals:
+States (`IncidentState`): triggered → acknowledged → resolved, plus snoozed (escalation paused
+until `snoozed_until`, then triggered again). For a topic and new signals:
 1. No open incident → open one: severity is the worst signal's, kinds and peak from the signals —
    unless every signal is about the watch itself (`silence`, `source_down`): those are recorded
    and join an open incident, but a quiet topic or a broken feed never pages on its own.
@@ -8,17 +9,33 @@ States: triggered → acknowledged → resolved, plus snoozed. For a topic and n
    (lower number) while it is open. Never a second incident for the topic.
 3. No new signal for `auto_resolve_minutes` → resolve.
 4. Acknowledging is allowed only from triggered (or snoozed); doing it again changes nothing.
+5. A crisis within `reopen_minutes` of its incident's resolution reopens that incident instead of
+   opening a new one (`should_reopen`): flapping is one incident.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from worker.detection.core import WATCH_KINDS
 
-TRIGGERED, ACKNOWLEDGED, RESOLVED, SNOOZED = "triggered", "acknowledged", "resolved", "snoozed"
+
+class IncidentState(enum.StrEnum):
+    """An incident's state, stored as its value in `incidents.state`."""
+
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+TRIGGERED = IncidentState.TRIGGERED
+ACKNOWLEDGED = IncidentState.ACKNOWLEDGED
+SNOOZED = IncidentState.SNOOZED
+RESOLVED = IncidentState.RESOLVED
 OPEN_STATES = (TRIGGERED, ACKNOWLEDGED, SNOOZED)
 
 
@@ -83,6 +100,13 @@ def should_auto_resolve(current: IncidentFacts, now: datetime, quiet_minutes: fl
     if current.state == RESOLVED or quiet_minutes <= 0:
         return False
     return now - current.last_signal_at >= timedelta(minutes=quiet_minutes)
+
+
+def should_reopen(resolved_at: datetime | None, now: datetime, reopen_minutes: float) -> bool:
+    """Step 5: resolved recently enough that a new crisis is the same one coming back."""
+    if resolved_at is None or reopen_minutes <= 0:
+        return False
+    return timedelta(0) <= now - resolved_at < timedelta(minutes=reopen_minutes)
 
 
 def can_acknowledge(state: str) -> bool:

@@ -55,6 +55,15 @@ EVENT_TEXT = {
     "step_fired": "Escalation step {step} sent",
     "acknowledged": "Acknowledged by {actor}",
     "resolved": "Resolved ({reason})",
+    # On call and incident actions (alerts.actions, alerts.opening, alerts.firing).
+    "reopened": "Reopened: back {resolved_minutes_ago} minutes after it was resolved",
+    "repaged": "Worse (SEV{severity}): step {step} paged again",
+    "snoozed": "Snoozed by {actor} for {minutes:g} minutes",
+    "snooze_ended": "Snooze over: escalation resumed",
+    "note": "Note by {actor}: {text}",
+    "reassigned": "Reassigned to {to} by {actor}",
+    "page_deferred": "Page to {person} held until their quiet hours end ({until_shown})",
+    "step_problem": "Problem: {problem}",
 }
 
 
@@ -176,6 +185,13 @@ def build_packet(
         ],
         "themes": themes,
         "timeline": [{"at": show(e.at, tz, "%a %H:%M"), "text": _event_text(e)} for e in events],
+        # People's notes (alerts.actions.add_note) belong to "what we know", under the signals.
+        "notes": [
+            {"by": e.actor, "text": str(e.detail.get("text", "")), "at": show(e.at, tz, "%a %H:%M")}
+            for e in events
+            if e.kind == "note"
+        ],
+        "reopened": int(inc.summary.get("reopened", 0)),
         "holding_statement": statement,
         "generated_at": show(now, tz),
     }

@@ -19,6 +19,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
+from alerts.api_incidents import incidents_router, oncall_rows
 from alerts.channels.render import env
 from alerts.packets import build_packet, render_packet_html
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
@@ -206,12 +207,17 @@ def create_app(
         status = 404 if result == AckResult.NOT_FOUND else 200
         return JSONResponse({"result": str(result)}, status_code=status)
 
+    app.include_router(incidents_router(rt_of, now_of, authorize))
+
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request) -> HTMLResponse:
         authorize(request)
         with rt_of().sessions() as session:
             rows = list_incidents(session, open_only=True)
-        return HTMLResponse(env().get_template("dashboard.html").render(incidents=rows))
+        oncall = oncall_rows(rt_of().config, now_of())
+        return HTMLResponse(
+            env().get_template("dashboard.html").render(incidents=rows, oncall=oncall)
+        )
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

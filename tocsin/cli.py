@@ -73,18 +73,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return import_file(Path(args.file), topic=args.topic, columns=args.columns)
 
 
-def _cmd_ack(args: argparse.Namespace) -> int:
-    from tocsin.live import ack
-
-    return ack(args.incident, by=args.by)
-
-
-def _cmd_incidents(args: argparse.Namespace) -> int:
-    from tocsin.live import list_open
-
-    return list_open(all_=args.all)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     from tocsin.run import run
 
@@ -136,15 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--columns", help="CSV column mapping, e.g. 'tweet_id=id,body=text'")
     s.set_defaults(func=_cmd_import)
 
-    s = sub.add_parser("ack", help="acknowledge an incident")
-    s.add_argument("incident", type=int)
-    s.add_argument("--by", default=None, help="who acknowledges (default: $USER)")
-    s.set_defaults(func=_cmd_ack)
-
-    s = sub.add_parser("incidents", help="list open incidents")
-    s.add_argument("--all", action="store_true", help="include resolved ones")
-    s.set_defaults(func=_cmd_incidents)
-
     # Commands owned by the text and detection packages: parsed there, so their --help is theirs.
     for name, helptext in (
         ("score-text", "score the sentiment of one text a line on stdin"),
@@ -152,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("backtest", "replay history and report the alerts thresholds would raise"),
     ):
         sub.add_parser(name, help=helptext, add_help=False)
+    sub.add_parser(
+        "incident", help="open an incident by hand (incident open --topic ...)", add_help=False
+    )
+    sub.add_parser("incidents", help="list incidents [--all] [--json]", add_help=False)
+    sub.add_parser("ack", help="acknowledge an incident", add_help=False)
+    sub.add_parser("snooze", help="pause an incident's escalation for --minutes", add_help=False)
+    sub.add_parser("resolve", help="resolve an incident by hand", add_help=False)
+    sub.add_parser("note", help="add a note to an incident", add_help=False)
+    sub.add_parser("reassign", help="hand an incident to a person (--to)", add_help=False)
+    sub.add_parser("oncall", help="who is on call [--at ISO] [--json]", add_help=False)
     return p
 
 
@@ -159,6 +148,14 @@ _DELEGATED = {
     "score-text": ("worker.text.cli", "score_text_main"),
     "detect-series": ("worker.detection.cli", "detect_series_main"),
     "backtest": ("tocsin.backtest", "backtest_main"),
+    "incident": ("tocsin.incident_cli", "incident_main"),
+    "incidents": ("tocsin.incident_cli", "incidents_main"),
+    "ack": ("tocsin.incident_cli", "ack_main"),
+    "snooze": ("tocsin.incident_cli", "snooze_main"),
+    "resolve": ("tocsin.incident_cli", "resolve_main"),
+    "note": ("tocsin.incident_cli", "note_main"),
+    "reassign": ("tocsin.incident_cli", "reassign_main"),
+    "oncall": ("tocsin.incident_cli", "oncall_main"),
 }
 
 

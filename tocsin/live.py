@@ -1,8 +1,7 @@
-"""Commands that act on the live database: import, acknowledge, list incidents."""
+"""Commands that act on the live database: import (incident commands: tocsin/incident_cli.py)."""
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
@@ -63,34 +62,4 @@ def import_file(path: Path, *, topic: str | None, columns: str | None) -> int:
         f"imported {stored} new mentions ({len(mentions) - stored} already stored, "
         f"{len(errors)} lines skipped) into {', '.join(sorted(by_topic)) or 'nothing'}"
     )
-    return 0
-
-
-def ack(incident_id: int, *, by: str | None) -> int:
-    from alerts.service import acknowledge
-
-    rt = get_runtime()
-    ensure_database(rt)
-    who = by or getpass.getuser()
-    with rt.sessions.begin() as session:
-        result = acknowledge(session, incident_id, by=who, via="cli", now=utcnow())
-    value = getattr(result, "value", result)
-    print(f"incident {incident_id}: {value}")
-    return 0 if str(value) in ("acknowledged", "already_acknowledged") else 1
-
-
-def list_open(*, all_: bool) -> int:
-    from alerts.service import list_incidents
-
-    rt = get_runtime()
-    ensure_database(rt)
-    with rt.sessions() as session:
-        rows = list_incidents(session, open_only=not all_)
-    if not rows:
-        print("no open incidents" if not all_ else "no incidents")
-    for r in rows:
-        print(
-            f"#{r['id']}  SEV{r['severity']}  {r['state']:<13} {r['topic']:<16} "
-            f"opened {r['opened_at']}  {r.get('title', '')}"
-        )
     return 0

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from worker.oncall_config import PERSON_KEYS, OnCall, parse_oncall
+
 SENSITIVITIES = ("fewer", "balanced", "more")
 CHANNEL_TYPES = ("console", "smtp", "webhook")
 DEFAULT_POLICY = "default"
@@ -44,7 +46,8 @@ class Person:
 class Step:
     """One escalation step: `after_minutes` from the incident's opening, notify these targets.
 
-    A target is a person id or a group name; `channels` are channel names from [channels].
+    A target is a person id, a group name or "schedule:NAME" (whoever is on call when the step
+    fires); `channels` are channel names from [channels].
     """
 
     after_minutes: float
@@ -63,6 +66,8 @@ class Policy:
     repeat_minutes: float = 0
     #: Resolve an incident after this many minutes without a new signal.
     auto_resolve_minutes: float = 120
+    #: A crisis back within this many minutes of its incident's resolution reopens it (flapping).
+    reopen_minutes: float = 60
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,8 @@ class Config:
     channels: Mapping[str, Channel]
     timezone: str = "UTC"
     bucket_minutes: int = 5
+    #: Schedules and people's quiet hours (worker.oncall_config; used by alerts.schedules).
+    oncall: OnCall = field(default_factory=OnCall)
 
     def resolve(self, target: str) -> list[Person]:
         """The people a step target means: a person id, or every member of a group."""
@@ -291,7 +298,7 @@ def _people(ctx: _Ctx, raw: Any) -> dict[str, Person]:
     for pid, item in _table(ctx, raw, "people").items():
         where = f"people.{pid}"
         item = _table(ctx, item, where)
-        _unknown(ctx, item, {"name", "email", "phone", "role"}, where)
+        _unknown(ctx, item, {"name", "email", "phone", "role", *PERSON_KEYS}, where)
         email = item.get("email")
         if email is not None and (
             not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)
@@ -312,7 +319,12 @@ def _policies(ctx: _Ctx, raw: Any) -> dict[str, Policy]:
     for name, item in _table(ctx, raw, "policies").items():
         where = f"policies.{name}"
         item = _table(ctx, item, where)
-        _unknown(ctx, item, {"steps", "severe_at", "repeat_minutes", "auto_resolve_minutes"}, where)
+        _unknown(
+            ctx,
+            item,
+            {"steps", "severe_at", "repeat_minutes", "auto_resolve_minutes", "reopen_minutes"},
+            where,
+        )
         raw_steps = item.get("steps")
         if not isinstance(raw_steps, list) or not raw_steps:
             raise ctx.fail(f"{where}.steps", "must be a non-empty array of steps", name, "steps")
@@ -349,6 +361,7 @@ def _policies(ctx: _Ctx, raw: Any) -> dict[str, Policy]:
             severe_at=int(severe_at),
             repeat_minutes=_number(ctx, item, "repeat_minutes", where, 0),
             auto_resolve_minutes=_number(ctx, item, "auto_resolve_minutes", where, 120),
+            reopen_minutes=_number(ctx, item, "reopen_minutes", where, 60),
         )
     return policies
 
@@ -391,7 +404,9 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         line = int(match.group(1)) if match else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(path, "", f"not valid TOML: {msg}", line) from None
-    _unknown(ctx, data, {"tocsin", "topics", "people", "groups", "policies", "channels"}, "")
+    _unknown(
+        ctx, data, {"tocsin", "topics", "people", "groups", "policies", "channels", "schedules"}, ""
+    )
     general = _table(ctx, data.get("tocsin"), "tocsin")
     _unknown(ctx, general, {"timezone", "bucket_minutes"}, "tocsin")
     timezone = str(general.get("timezone", "UTC"))
@@ -426,6 +441,7 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
                     "groups",
                     gname,
                 )
+    oncall = parse_oncall(data.get("schedules"), data.get("people"), people, timezone, ctx.fail)
     policies = _policies(ctx, data.get("policies"))
     if DEFAULT_POLICY not in policies:
         policies[DEFAULT_POLICY] = default_policy()
@@ -446,11 +462,13 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
     for p in policies.values():
         for j, step in enumerate(p.steps):
             for target in step.notify:
+                if target.startswith("schedule:") and target[9:] in oncall.schedules:
+                    continue
                 if target not in people and target not in groups:
                     # The built-in default policy names the groups "oncall" and "leadership".
                     raise ctx.fail(
                         f"policies.{p.name}.steps[{j}].notify",
-                        f"unknown person or group {target!r}",
+                        f"unknown person, group or schedule {target!r}",
                         p.name,
                         "notify",
                     )
@@ -471,6 +489,7 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         channels=channels,
         timezone=timezone,
         bucket_minutes=int(bucket),
+        oncall=oncall,
     )
 
 

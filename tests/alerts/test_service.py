@@ -183,7 +183,8 @@ def test_quiet_incident_auto_resolves_and_a_new_signal_opens_a_new_one(
     (first,) = raise_signals(sessions, config, signal(T0))
     assert auto_resolve(sessions, config, T0 + timedelta(minutes=59)) == 0
     assert auto_resolve(sessions, config, T0 + timedelta(minutes=61)) == 1
-    (second,) = raise_signals(sessions, config, signal(T0 + timedelta(minutes=90)))
+    # Resolved at +61; reopen_minutes (60 by default) has passed at +122: a new incident.
+    (second,) = raise_signals(sessions, config, signal(T0 + timedelta(minutes=122)))
     assert second != first
 
 
@@ -305,9 +306,17 @@ def test_an_incident_that_becomes_sev1_reaches_leadership_at_the_next_tick(
     with sessions() as s:  # what the e-mail quotes, in the config's zone (UTC here)
         assert s.scalars(select(Notification)).one().body["opened_shown"] == "Tue 01 Sep 14:00 UTC"
     raise_signals(sessions, config, signal(T0 + timedelta(minutes=5), severity=1))
-    # Worse, but not yet severe enough, would have waited; SEV1 with severe_at = 1 does not.
+    # Worse, but not yet severe enough, would have waited; SEV1 with severe_at = 1 does not:
+    # leadership now, and alice (whom step 0 paged at SEV3) paged again at SEV1.
     assert tick(sessions, config, T0 + timedelta(minutes=5)) == 1
-    assert notifications(sessions) == [(0, "alice", "pending"), (1, "carol", "pending")]
+    assert notifications(sessions) == [
+        (0, "alice", "pending"),
+        (1, "carol", "pending"),
+        (0, "alice", "pending"),
+    ]
+    with sessions() as s:
+        subjects = [n.subject for n in s.scalars(select(Notification).order_by(Notification.id))]
+    assert [x[:6] for x in subjects] == ["[SEV3]", "[SEV1]", "[SEV1]"]
     assert tick(sessions, config, T0 + timedelta(minutes=20)) == 0  # and never twice
     with sessions() as s:
         kinds = list(s.scalars(select(IncidentEvent.kind).order_by(IncidentEvent.id)))
@@ -367,6 +376,11 @@ def test_a_worse_but_not_severe_update_keeps_the_escalation_clock(
     raise_signals(sessions, config, signal(T0, severity=3))
     tick(sessions, config, T0)
     raise_signals(sessions, config, signal(T0 + timedelta(minutes=5), severity=2))
-    assert tick(sessions, config, T0 + timedelta(minutes=6)) == 0
+    assert tick(sessions, config, T0 + timedelta(minutes=6)) == 1  # alice again, at SEV2
+    assert tick(sessions, config, T0 + timedelta(minutes=14)) == 0  # leadership still at +15
     assert tick(sessions, config, T0 + timedelta(minutes=16)) == 1
-    assert notifications(sessions) == [(0, "alice", "pending"), (1, "carol", "pending")]
+    assert notifications(sessions) == [
+        (0, "alice", "pending"),
+        (0, "alice", "pending"),
+        (1, "carol", "pending"),
+    ]

@@ -266,6 +266,13 @@ class Incident(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     fence: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Step due times count from here (the opening, unless a snooze or a reassignment moved it).
+    escalation_base_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: Bumped when the escalation starts over (snooze ended, reopened, reassigned); part of each
+    #: notification's idempotency key, so a new round may page again what an old one paged.
+    escalation_round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Set by a reassignment: on-call steps page this person instead of their targets.
+    assigned_to: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class IncidentEvent(Base):
