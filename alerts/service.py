@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts import escalation
+from alerts.channels import address_for
 from alerts.incidents import (
     ACKNOWLEDGED,
     OPEN_STATES,
@@ -227,12 +228,7 @@ def _fire_step(
         for person in config.resolve(target.target):
             for channel_name in target.channels:
                 channel = config.channels.get(channel_name) or config.channels["console"]
-                if channel.type == "smtp":
-                    address = person.email
-                elif channel.type == "webhook":
-                    address = str(channel.options.get("url"))
-                else:
-                    address = person.id
+                address = address_for(config, person, channel.name)
                 if not address:
                     channel, address = config.channels["console"], person.id
                 token = make_ack_token(secret_key, inc.id, person.id, now + ACK_LINK_TTL)

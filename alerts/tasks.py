@@ -47,10 +47,12 @@ def escalation_tick() -> int:
 @app.task(name="notify.dispatch")
 def dispatch() -> int:
     from alerts.channels import build_channels
-    from alerts.outbox import dispatch_due
+    from alerts.outbox import dispatch_due, plan_follow_ups
 
     rt = get_runtime()
-    return dispatch_due(rt.sessions, build_channels(rt.config, rt.outbox_dir), utcnow())
+    plan_follow_ups(rt.sessions, rt.config, utcnow())
+    channels = build_channels(rt.config, rt.outbox_dir)
+    return dispatch_due(rt.sessions, channels, utcnow(), config=rt.config, clock=utcnow)
 
 
 @app.task(name="alerts.auditor")
