@@ -7,6 +7,7 @@ from datetime import datetime
 
 import httpx
 
+import alerts.channels  # noqa: F401 - registers the channel types' option checks with the config
 from worker.celery_app import app
 from worker.runtime import get_runtime, utcnow
 

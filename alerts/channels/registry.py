@@ -187,3 +187,12 @@ def route_factories() -> list[Callable[..., Any]]:
             module, func = ctype.routes.split(":")
             found.append(getattr(importlib.import_module(module), func))
     return found
+
+
+def configured(config: Config, type_name: str) -> list[tuple[str, Any]]:
+    """(name, options) of every configured channel of a type, in file order."""
+    return [
+        (name, options_of(config, name))
+        for name, ch in config.channels.items()
+        if ch.type == type_name
+    ]
