@@ -358,6 +358,7 @@ def plan_follow_ups(sessions: sessionmaker[Session], config: Config, now: dateti
                         next_attempt_at=now,
                     )
                     .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(Notification.id)
                 )
-                written += result.rowcount or 0  # type: ignore[attr-defined]
+                written += len(result.all())
     return written
