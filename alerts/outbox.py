@@ -34,6 +34,7 @@ from alerts.channels.base import (
     ACKNOWLEDGED,
     PAGE,
     RESOLVED,
+    TEST,
     ChannelAdapter,
     OutgoingMessage,
     Receipt,
@@ -201,7 +202,8 @@ def _record(
             if receipt:
                 n.receipt = dict(receipt)
             return True
-        if not outcome.permanent and n.attempts < MAX_ATTEMPTS:
+        # A test (`tocsin notify test`) reports its first outcome; it is not retried later.
+        if not outcome.permanent and n.attempts < MAX_ATTEMPTS and msg.action != TEST:
             wait = backoff(n.attempts)
             if outcome.retry_after:
                 wait = max(wait, min(timedelta(seconds=outcome.retry_after), MAX_RETRY_AFTER))
