@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from alerts.channels.apprise import AppriseChannel, AppriseOptions
 from alerts.channels.base import OutgoingMessage, TransportError
 from alerts.channels.pagerduty import PagerDutyChannel, PagerDutyOptions
-from alerts.channels.render import render_html, render_text
+from alerts.channels.render import env, render_html, render_text
 from alerts.channels.slack import SlackChannel, SlackOptions
 from alerts.channels.smtp import SMTPChannel
 from alerts.channels.teams import TeamsChannel, TeamsOptions
@@ -218,6 +218,8 @@ def test_plain_text_fields_never_start_new_lines_nor_carry_bidi_overrides() -> N
     assert "Bcc: victim@example.com" in text  # still shown, as text inside its own line
     assert "\u202e" not in text and "\u2028" not in text and "\r" not in text
     assert "\u202e" not in render_html(msg)
+    # Every template rendered by the shared environment (packet, dashboard) drops them too.
+    assert env().from_string("{{ x }}").render(x="evil\u202egnp.exe\u2066") == "evilgnp.exe"
 
 
 def test_email_body_of_a_hostile_author_has_no_forged_header_line(
