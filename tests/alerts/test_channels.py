@@ -469,3 +469,21 @@ def test_channel_options_are_checked_by_their_module_with_the_line() -> None:
         )
     with pytest.raises(ConfigError, match=r"channels.x.type: must be one of .*slack"):
         parse_config('[channels.x]\ntype = "carrier-pigeon"\n')
+
+
+def test_retry_after_reads_seconds_and_http_dates_and_4xx_other_than_429_is_permanent() -> None:
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from alerts.channels import http
+
+    now = datetime(2026, 9, 1, 14, 0, tzinfo=UTC)
+    assert http.retry_after(httpx.Response(429, headers={"Retry-After": "30"})) == 30
+    dated = httpx.Response(503, headers={"Retry-After": "Tue, 01 Sep 2026 14:02:00 GMT"})
+    assert http.retry_after(dated, now) == 120
+    assert http.retry_after(httpx.Response(503, headers={"Retry-After": "soon"})) is None
+    assert [
+        s for s in (400, 401, 403, 404, 408, 410, 413, 422, 425, 429) if http.is_permanent(s)
+    ] == [400, 401, 403, 404, 410, 413, 422]
+    assert not http.is_permanent(500) and not http.is_permanent(503)
