@@ -10,6 +10,7 @@ from datetime import datetime
 import httpx
 from sqlalchemy import bindparam, select
 
+import alerts.channels  # noqa: F401 - registers the channel types' option checks with the config
 from worker.jobs import Context
 from worker.logs import get_logger
 from worker.storage.models import Incident, Notification
@@ -62,15 +63,18 @@ def escalation_tick(ctx: Context, now: datetime) -> int:
 def dispatch(ctx: Context, now: datetime) -> int:
     """Deliver the notifications that are due."""
     from alerts.channels import build_channels
-    from alerts.outbox import dispatch_due
+    from alerts.outbox import dispatch_due, plan_follow_ups
 
+    # Updates of delivered pages (Slack buttons, PagerDuty) after an acknowledgement or a
+    # resolution; nothing to read when no channel can update a page.
+    plan_follow_ups(ctx.sessions, ctx.config, now)
     with ctx.sessions() as session:
         if session.execute(_ANY_DUE, {"now": now}).first() is None:
             return 0
     channels = ctx.channels
     if channels is None:
         channels = build_channels(ctx.config, ctx.outbox_dir)
-    return dispatch_due(ctx.sessions, channels, now)
+    return dispatch_due(ctx.sessions, channels, now, config=ctx.config, clock=ctx.clock)
 
 
 def auditor(ctx: Context, now: datetime) -> list[str]:

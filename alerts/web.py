@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from alerts.api_incidents import incidents_router, oncall_rows
 from alerts.channels.render import env
+from alerts.integrations import router as integrations_router
 from alerts.packets import build_packet, render_packet_html
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
 from alerts.tokens import TokenError, read_ack_token, read_view_token
@@ -228,6 +229,8 @@ def create_app(
         except Exception:
             return JSONResponse({"ok": False, "db": False}, status_code=503)
 
+    # Slack, Twilio and PagerDuty callbacks: no API token, each verifies its vendor's signature.
+    app.include_router(integrations_router(rt_of, now_of))
     return app
 
 

@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("note", help="add a note to an incident", add_help=False)
     sub.add_parser("reassign", help="hand an incident to a person (--to)", add_help=False)
     sub.add_parser("oncall", help="who is on call [--at ISO] [--json]", add_help=False)
+    sub.add_parser("notify", help="notify test --channel NAME --to PERSON", add_help=False)
     return p
 
 
@@ -156,6 +157,7 @@ _DELEGATED = {
     "note": ("tocsin.incident_cli", "note_main"),
     "reassign": ("tocsin.incident_cli", "reassign_main"),
     "oncall": ("tocsin.incident_cli", "oncall_main"),
+    "notify": ("tocsin.notify_cli", "notify_main"),
 }
 
 

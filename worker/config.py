@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ SENSITIVITIES = ("fewer", "balanced", "more")
 CHANNEL_TYPES = ("console", "smtp", "webhook")
 DEFAULT_POLICY = "default"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+#: Checkers of `[channels.NAME]` options by channel type, registered by the alerts side's channel
+#: registry (alerts.channels) — worker never imports alerts. Each raises ValueError("key: what").
+CHANNEL_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {}
 
 
 class ConfigError(ValueError):
@@ -40,6 +43,8 @@ class Person:
     email: str | None = None
     phone: str | None = None
     role: str = ""
+    slack_user_id: str | None = None
+    teams: str | None = None
 
 
 @dataclass(frozen=True)
@@ -298,7 +303,17 @@ def _people(ctx: _Ctx, raw: Any) -> dict[str, Person]:
     for pid, item in _table(ctx, raw, "people").items():
         where = f"people.{pid}"
         item = _table(ctx, item, where)
-        _unknown(ctx, item, {"name", "email", "phone", "role", *PERSON_KEYS}, where)
+        _unknown(
+            ctx,
+            item,
+            {"name", "email", "phone", "role", "slack_user_id", "teams", *PERSON_KEYS},
+            where,
+        )
+        for key in ("phone", "slack_user_id", "teams"):
+            if key in item and (not isinstance(item[key], str) or not item[key].strip()):
+                raise ctx.fail(
+                    f"{where}.{key}", f"must be a non-empty string, got {item[key]!r}", pid, key
+                )
         email = item.get("email")
         if email is not None and (
             not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)
@@ -310,6 +325,8 @@ def _people(ctx: _Ctx, raw: Any) -> dict[str, Person]:
             email=email,
             phone=item.get("phone"),
             role=str(item.get("role", "")),
+            slack_user_id=item.get("slack_user_id"),
+            teams=item.get("teams"),
         )
     return people
 
@@ -372,13 +389,17 @@ def _channels(ctx: _Ctx, raw: Any) -> dict[str, Channel]:
         where = f"channels.{name}"
         item = dict(_table(ctx, item, where))
         ctype = item.pop("type", None)
-        if ctype not in CHANNEL_TYPES:
+        types = tuple(CHANNEL_CHECKS) or CHANNEL_TYPES
+        if ctype not in types:
             raise ctx.fail(
-                f"{where}.type",
-                f"must be one of {', '.join(CHANNEL_TYPES)} (got {ctype!r})",
-                name,
-                "type",
+                f"{where}.type", f"must be one of {', '.join(types)} (got {ctype!r})", name, "type"
             )
+        if ctype in CHANNEL_CHECKS:
+            try:
+                CHANNEL_CHECKS[ctype](item)
+            except ValueError as exc:
+                key, _, why = str(exc).partition(": ")
+                raise ctx.fail(f"{where}.{key}", why, name, key.split(".")[0]) from None
         if ctype == "smtp":
             _str(ctx, item, "host", where)
             _str(ctx, item, "from", where)

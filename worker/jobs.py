@@ -112,6 +112,8 @@ class Context:
     channels: Mapping[str, Any] | None = None
     #: Whether jobs may reach the network (a replay must not: sources are not polled).
     online: bool = True
+    #: The wall clock, for leases within a long batch (live); None on a simulated clock.
+    clock: Callable[[], datetime] | None = None
     #: Free-form extras a shell hands to its jobs (e.g. the replay's output directory).
     extra: dict[str, Any] = field(default_factory=dict)
 

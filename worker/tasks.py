@@ -160,6 +160,10 @@ def evaluate(ctx: Context, now: datetime, topic: str) -> list[int]:
 
 def live_context() -> Context:
     """The context of a job run by a Celery worker: the process runtime, sends through the broker."""
+    # Every job module is imported before the runtime reads tocsin.toml: the alerts side registers
+    # its channel types' option checks on import (worker never imports alerts by name).
+    for job in JOBS:
+        assert job.function is not None
     rt = get_runtime()
 
     def send(name: str, args: Any, now: datetime) -> None:
@@ -172,6 +176,7 @@ def live_context() -> Context:
         base_url=rt.settings.base_url,
         secret_key=rt.settings.secret_key,
         outbox_dir=rt.outbox_dir,
+        clock=utcnow,
     )
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TextIO
 
 from alerts.channels.base import OutgoingMessage, TransportError
-from alerts.channels.render import render_html, render_text
+from alerts.channels.registry import BuildContext, ChannelType, Options
+from alerts.channels.render import one_line, render_html, render_text
+from worker.config import Person
 
 
 class ConsoleChannel:
@@ -18,6 +20,8 @@ class ConsoleChannel:
         self.stream = stream
 
     def send(self, message: OutgoingMessage) -> None:
+        if message.action in ("acknowledged", "resolved"):
+            return  # nothing to update in a file already written
         stem = f"{message.notification_id:06d}-{message.recipient}"
         try:
             self.outbox_dir.mkdir(parents=True, exist_ok=True)
@@ -28,7 +32,22 @@ class ConsoleChannel:
         stream = self.stream or sys.stdout
         link = message.body.get("ack_url", "")
         print(
-            f"[tocsin] PAGE {message.role} {message.recipient}: {message.subject} — ack: {link}",
+            f"[tocsin] PAGE {message.role} {message.recipient}: {one_line(message.subject)} — ack: {link}",
             file=stream,
             flush=True,
         )
+
+
+class ConsoleOptions(Options):
+    pass
+
+
+def _build(name: str, options: ConsoleOptions, ctx: BuildContext) -> ConsoleChannel:
+    return ConsoleChannel(ctx.outbox_dir, name=name)
+
+
+def _address(person: Person, options: ConsoleOptions) -> str:
+    return person.id
+
+
+CHANNEL = ChannelType("console", ConsoleOptions, _build, _address)

@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from alerts.channels.base import OutgoingMessage
+
+#: Bidirectional controls (embeddings, overrides, isolates, marks): a mention could use them to
+#: make "moc.evil" read as "evil.com" or reorder a sentence. Dropped from everything we render.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Other control characters (C0 and C1, except tab and line breaks handled by `one_line`).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
+#: Everything a text viewer, mail client or SMS phone may start a new line at.
+_LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def clean(value: Any) -> str:
+    """Hostile text made inert for any surface: no bidi controls, no control characters."""
+    return _CONTROL.sub("", _BIDI.sub("", str(value)))
+
+
+def one_line(value: Any, limit: int | None = None) -> str:
+    """`clean` text on one line: a CR/LF (or U+2028 …) in an author name can never start a new
+    line, so nobody can forge a `Bcc:` line or a fake link line in a plain-text body."""
+    text = " ".join(clean(_LINE_BREAKS.sub(" ", str(value))).split())
+    if limit is not None and len(text) > limit:
+        text = text[: max(0, limit - 1)].rstrip() + "…"
+    return text
+
+
+def _finalize(value: Any) -> Any:
+    # Every {{ expression }} of every template (e-mail, packet, dashboard) loses bidi controls.
+    return clean(value) if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=1)
@@ -15,37 +44,41 @@ def env() -> Environment:
     return Environment(
         loader=PackageLoader("alerts", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
+        finalize=_finalize,
     )
 
 
 def safe_header(value: str) -> str:
     """No CR/LF in a header: a mention can never inject one."""
-    return " ".join(value.replace("\r", " ").replace("\n", " ").split())[:250]
+    return one_line(value, 250)
 
 
 def render_text(message: OutgoingMessage) -> str:
+    # Every field goes through one_line: whatever a mention or an author name holds, it stays
+    # on its own line of the body and cannot add lines of its own.
     b = message.body
     lines = [
-        f"{message.subject}",
+        one_line(message.subject),
         "",
-        f"Hello {b.get('recipient_name') or message.recipient},",
+        f"Hello {one_line(b.get('recipient_name') or message.recipient)},",
         "",
-        *[f"- {e}" for e in b.get("explanations", [])],
+        *[f"- {one_line(e)}" for e in b.get("explanations", [])],
         "",
     ]
     if b.get("opened_shown"):  # in the team's time zone (`[tocsin] timezone`)
-        lines += [f"Opened {b['opened_shown']}.", ""]
+        lines += [f"Opened {one_line(b['opened_shown'])}.", ""]
     if b.get("acknowledged_by"):  # severe, but already in hand: no button to press
-        lines += [f"This is now severe. {b['acknowledged_by']} acknowledged it and is on it.", ""]
+        who = one_line(b["acknowledged_by"])
+        lines += [f"This is now severe. {who} acknowledged it and is on it.", ""]
     elif message.role == "on-call":
-        lines += ["Acknowledge (stops the escalation):", str(b.get("ack_url", "")), ""]
+        lines += ["Acknowledge (stops the escalation):", one_line(b.get("ack_url", "")), ""]
     else:
         lines += [
             "Nobody has acknowledged this yet, or it is severe. Acknowledge:",
-            str(b.get("ack_url", "")),
+            one_line(b.get("ack_url", "")),
             "",
         ]
-    lines += ["Briefing packet:", str(b.get("packet_url", "")), "", "— tocsin"]
+    lines += ["Briefing packet:", one_line(b.get("packet_url", "")), "", "— tocsin"]
     return "\n".join(lines)
 
 

@@ -10,24 +10,37 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
+from pydantic import Field
+
 from alerts.channels.base import OutgoingMessage, TransportError
+from alerts.channels.registry import BuildContext, ChannelType, Options
 from alerts.channels.render import render_html, render_text, safe_header
+from worker.config import Person
+
+
+class SMTPOptions(Options):
+    host: str = Field(min_length=1)
+    port: int = Field(default=25, gt=0, lt=65536)
+    sender: str = Field(alias="from", min_length=3)
+    starttls: bool = False
+    ssl: bool = False
+    username_env: str | None = None
+    password_env: str | None = None
 
 
 class SMTPChannel:
-    def __init__(self, name: str, options: Mapping[str, Any], *, timeout: float = 15.0) -> None:
+    def __init__(
+        self, name: str, options: SMTPOptions | Mapping[str, Any], *, timeout: float = 15.0
+    ) -> None:
+        opts = options if isinstance(options, SMTPOptions) else SMTPOptions.model_validate(options)
         self.name = name
-        self.host = str(options["host"])
-        self.port = int(options.get("port", 25))
-        self.sender = str(options["from"])
-        self.starttls = bool(options.get("starttls", False))
-        self.use_ssl = bool(options.get("ssl", False))
-        self.username = (
-            os.environ.get(str(options["username_env"])) if options.get("username_env") else None
-        )
-        self.password = (
-            os.environ.get(str(options["password_env"])) if options.get("password_env") else None
-        )
+        self.host = opts.host
+        self.port = opts.port
+        self.sender = opts.sender
+        self.starttls = opts.starttls
+        self.use_ssl = opts.ssl
+        self.username = os.environ.get(opts.username_env) if opts.username_env else None
+        self.password = os.environ.get(opts.password_env) if opts.password_env else None
         self.timeout = timeout
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
@@ -35,7 +48,13 @@ class SMTPChannel:
         msg["Subject"] = safe_header(message.subject)
         msg["From"] = self.sender
         msg["To"] = safe_header(message.address)
-        msg["Message-ID"] = make_msgid(domain="tocsin.local")
+        # The notification's stable id makes the Message-ID: a page re-sent after a crash is the
+        # same message to the receiving server and mail client, which drop the copy.
+        msg["Message-ID"] = (
+            f"<{message.uid}@tocsin.local>" if message.uid else make_msgid(domain="tocsin.local")
+        )
+        if message.uid:
+            msg["X-Tocsin-Notification-Id"] = message.uid
         # Threads every page of one incident together in the recipient's mail client.
         if message.incident_id:
             msg["References"] = f"<incident-{message.incident_id}@tocsin.local>"
@@ -44,6 +63,8 @@ class SMTPChannel:
         return msg
 
     def send(self, message: OutgoingMessage) -> None:
+        if message.action in ("acknowledged", "resolved"):
+            return  # a sent e-mail cannot be changed; the packet shows the new state
         email = self.build(message)
         try:
             cls = smtplib.SMTP_SSL if self.use_ssl else smtplib.SMTP
@@ -72,3 +93,14 @@ class SMTPChannel:
             raise TransportError(
                 f"smtp {self.host}:{self.port}: {exc.__class__.__name__}: {exc}"
             ) from exc
+
+
+def _build(name: str, options: SMTPOptions, ctx: BuildContext) -> SMTPChannel:
+    return SMTPChannel(name, options)
+
+
+def _address(person: Person, options: SMTPOptions) -> str | None:
+    return person.email
+
+
+CHANNEL = ChannelType("smtp", SMTPOptions, _build, _address, contact="email")

@@ -334,6 +334,9 @@ class Notification(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: What the vendor answered about the delivered message (Slack channel and ts, Twilio sid):
+    #: how a later acknowledgement finds the message to update (alerts.outbox follow-ups).
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class DeliveryAttempt(Base):
