@@ -66,6 +66,15 @@ class SeriesSettings:
     alert_score: float = 0.5
     cooldown_hours: float = 12.0
     warmup_days: float = 1.0
+    #: A window counts only if it holds at least `min_rise` × its expected count: statistical
+    #: surprise alone is not enough on a busy topic, where 10 % more is already "improbable".
+    min_rise: float = 1.5
+    #: With fewer than `memory_days` days of history the rank shrinks with the days there are
+    #: (rank 2 of 14 days is rank 1 — the worst day so far — until a week exists).
+    scaled_rank: bool = True
+    #: The seasonal median reads only earlier days of the same kind (weekday or weekend, UTC),
+    #: falling back to every day when none exists yet.
+    weekly: bool = True
 
 
 DEFAULT = SeriesSettings()
@@ -104,17 +113,54 @@ def _lagged_median(v: Array, lags: list[int], idx: NDArray[np.int64]) -> Array:
     return out
 
 
+def _kind_median(
+    v: Array, lags: list[int], idx: NDArray[np.int64], bucket_seconds: int, epoch0: float
+) -> Array:
+    """`_lagged_median` over the lags whose bucket is the same kind of day as i."""
+    lag_arr = np.asarray([lag for lag in lags if lag > 0], dtype=np.int64)
+    src = idx[None, :] - lag_arr[:, None]
+    ok = src >= 0
+    src = np.where(ok, src, 0)
+    good = ok & (weekend(src, bucket_seconds, epoch0) == weekend(idx, bucket_seconds, epoch0))
+    out = np.full(len(idx), np.nan)
+    if len(idx) <= 8:  # the live case: skip nanmedian's masked-array path
+        for j in range(len(idx)):
+            pick = src[good[:, j], j]
+            if len(pick):
+                out[j] = float(np.median(v[pick]))
+        return out
+    have = good.any(axis=0)
+    if have.any():
+        stack = np.where(good[:, have], v[src[:, have]], np.nan)
+        out[have] = np.nanmedian(stack, axis=0)
+    return out
+
+
+def weekend(i: NDArray[np.int64], bucket_seconds: int, epoch0: float) -> NDArray[np.bool_]:
+    """Whether bucket i starts on a Saturday or Sunday (UTC); 1970-01-01 was a Thursday."""
+    days = np.floor((epoch0 + i * bucket_seconds) / 86400).astype(np.int64)
+    return (days + 3) % 7 >= 5
+
+
 def _per_day(bucket_seconds: int) -> int:
     return max(1, round(86400 / bucket_seconds))
 
 
 def expected_at(
-    v: Array, idx: NDArray[np.int64], bucket_seconds: int, s: SeriesSettings = DEFAULT
+    v: Array,
+    idx: NDArray[np.int64],
+    bucket_seconds: int,
+    s: SeriesSettings = DEFAULT,
+    epoch0: float = 0.0,
 ) -> Array:
     """Expected count of the buckets `idx` from the buckets before each of them."""
     per_day = _per_day(bucket_seconds)
     lags = [d * per_day + j for d in range(1, s.season_days + 1) for j in (-1, 0, 1)]
     season = _lagged_median(v, lags, idx)
+    if s.weekly:
+        same = _kind_median(v, lags, idx, bucket_seconds, epoch0)
+        season = np.where(np.isnan(same), season, same)
+
     recent_n = _window_buckets(s.recent_minutes, bucket_seconds)
     recent = _lagged_median(v, list(range(1, recent_n + 1)), idx)
     trend_n = _window_buckets(s.trend_minutes, bucket_seconds)
@@ -214,6 +260,8 @@ def _surprise_at(
         r = np.fmax(k / sigma[full] ** 2, 0.5)
         sup = np.zeros(len(idx))
         sup[full] = np.fmin(-_log10_tail(total, r, r / (r + m)), MAX_SURPRISE)
+        if s.min_rise > 1.0:
+            sup[full] = np.where(total >= s.min_rise * m, sup[full], 0.0)
         better = sup > best
         which[better] = w
         best = np.fmax(best, sup)
@@ -234,12 +282,16 @@ class VolumeState:
     surprise: Array
     bucket_seconds: int
     phase: int = 0
+    #: Start of the first bucket, epoch seconds (weekday of each bucket).
+    epoch0: float = 0.0
 
     @classmethod
-    def fresh(cls, values: Array, bucket_seconds: int, phase: int = 0) -> VolumeState:
+    def fresh(
+        cls, values: Array, bucket_seconds: int, phase: int = 0, epoch0: float = 0.0
+    ) -> VolumeState:
         v = np.asarray(values, dtype=np.float64)
         nan = np.full(len(v), np.nan)
-        return cls(v, nan.copy(), nan.copy(), nan.copy(), bucket_seconds, phase)
+        return cls(v, nan.copy(), nan.copy(), nan.copy(), bucket_seconds, phase, epoch0)
 
 
 def fill(state: VolumeState, s: SeriesSettings = DEFAULT) -> NDArray[np.int64]:
@@ -257,7 +309,7 @@ def _fill(state: VolumeState, s: SeriesSettings) -> tuple[NDArray[np.int64], dic
     every = max(1, per_day // 24)
     todo_mu = np.flatnonzero(np.isnan(state.expected))
     if len(todo_mu):
-        state.expected[todo_mu] = expected_at(v, todo_mu, state.bucket_seconds, s)
+        state.expected[todo_mu] = expected_at(v, todo_mu, state.bucket_seconds, s, state.epoch0)
     todo = np.flatnonzero(np.isnan(state.spread) | np.isnan(state.surprise))
     which: dict[int, int] = {}
     if len(todo):
@@ -282,10 +334,10 @@ def _fill(state: VolumeState, s: SeriesSettings) -> tuple[NDArray[np.int64], dic
 
 
 def surprise(
-    v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT, phase: int = 0
+    v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT, phase: int = 0, epoch0: float = 0.0
 ) -> tuple[Array, Array]:
     """(expected, surprise) per bucket; surprise is −log10 of the negative-binomial tail."""
-    state = VolumeState.fresh(v, bucket_seconds, phase)
+    state = VolumeState.fresh(v, bucket_seconds, phase, epoch0)
     fill(state, s)
     return state.expected, state.surprise
 
@@ -318,7 +370,12 @@ def reference(sup: Array, per_day: int, s: SeriesSettings = DEFAULT) -> Array:
         if lag < n:
             peaks[j, lag:] = day_peak[: n - lag]
     rank = min(max(1, s.memory_rank), len(peaks))
-    kth = -np.partition(-peaks, rank - 1, axis=0)[rank - 1]
+    if s.scaled_rank:
+        avail = np.clip(np.ceil(np.arange(n) / per_day), 1, len(peaks))
+        ranks = np.maximum(1, np.ceil(rank * avail / len(peaks))).astype(np.int64)
+        kth = (-np.sort(-peaks, axis=0))[ranks - 1, np.arange(n)]
+    else:
+        kth = -np.partition(-peaks, rank - 1, axis=0)[rank - 1]
     return np.fmax(kth, s.min_surprise)
 
 
@@ -330,7 +387,11 @@ def reference_at(sup: Array, i: int, per_day: int, s: SeriesSettings = DEFAULT) 
         lo = max(0, hi - per_day)
         peaks.append(float(np.max(sup[lo:hi])) if hi > 0 and hi > lo else 0.0)
     rank = min(max(1, s.memory_rank), len(peaks))
-    return max(sorted(peaks, reverse=True)[rank - 1], s.min_surprise)
+    if s.scaled_rank:
+        avail = min(max(1, math.ceil(i / per_day)), len(peaks))
+        rank = max(1, math.ceil(rank * avail / len(peaks)))
+    kth = sorted(peaks, reverse=True)[rank - 1]
+    return max(kth, s.min_surprise)
 
 
 @dataclass(frozen=True)
@@ -398,7 +459,11 @@ def judge(state: VolumeState, s: SeriesSettings = DEFAULT) -> tuple[Judgement, N
 
 
 def detect(
-    values: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT, phase: int = 0
+    values: Array,
+    bucket_seconds: int,
+    s: SeriesSettings = DEFAULT,
+    phase: int = 0,
+    epoch0: float = 0.0,
 ) -> SeriesResult:
     """Score and alert every bucket of a count series (see the module docstring).
 
@@ -409,7 +474,7 @@ def detect(
         raise ValueError("counts must be finite and non-negative")
     n = len(v)
     per_day = _per_day(bucket_seconds)
-    mu, sup = surprise(v, bucket_seconds, s, phase)
+    mu, sup = surprise(v, bucket_seconds, s, phase, epoch0)
     ratio = sup / reference(sup, per_day, s)
     score = ratio / (ratio + 1.0)
     score[: int(s.warmup_days * per_day)] = 0.0

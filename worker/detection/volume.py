@@ -26,8 +26,9 @@ def volume_values(buckets: Sequence[Bucket]) -> np.ndarray:
 
 def volume_state(buckets: Sequence[Bucket], bucket_seconds: int) -> series.VolumeState:
     """A fresh `VolumeState` for `buckets` (nothing known yet: `series.fill` works it all out)."""
-    phase = series.phase_of(buckets[0].start.timestamp(), bucket_seconds) if buckets else 0
-    return series.VolumeState.fresh(volume_values(buckets), bucket_seconds, phase)
+    epoch0 = buckets[0].start.timestamp() if buckets else 0.0
+    phase = series.phase_of(epoch0, bucket_seconds) if buckets else 0
+    return series.VolumeState.fresh(volume_values(buckets), bucket_seconds, phase, epoch0)
 
 
 def detect(w: Window, volume: series.VolumeState | None) -> tuple[Signal | None, float]:
