@@ -63,6 +63,8 @@ PLATEAU: dict[str, tuple[object, ...]] = {
     "season_days": (7, 21),
     "trend_minutes": (180, 720),
     "windows_minutes": ((15, 60), (15, 60, 180, 360)),
+    "min_rise": (1.25, 2.0),
+    "weekly": (False,),
 }
 OTHER = (
     "realTraffic",

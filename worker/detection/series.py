@@ -4,7 +4,9 @@ Pure functions over arrays; time enters only as the bucket width. For each bucke
 buckets before t (causal):
 
 1. **Expected count** — the median of the same time of day (±1 bucket) over the previous
-   `season_days` days, raised to the median of the last `trend_minutes` (6 hours) when the topic
+   `season_days` days of the same kind (`weekly`: a Saturday is compared with earlier weekend
+   days, a Tuesday with earlier weekdays; every day while no day of its kind exists yet),
+   raised to the median of the last `trend_minutes` (6 hours) when the topic
    is trending up, so a slow rise is followed rather than paged; before a day of history exists,
    the median of the last `recent_minutes`. Never below `min_expected_per_hour` (36 an hour, 3
    per 5-minute bucket), so a quiet topic is judged against a floor, not against zero. A window
@@ -16,6 +18,8 @@ buckets before t (causal):
 3. **Surprise** — the negative-binomial tail probability of the count summed over the last k
    buckets, for each k in `windows` (15 minutes, an hour and three hours), as
    −log10(p): count statistics, not z-scores, so 3 posts on a topic that sees 0.5 does not page.
+   A window that holds less than `min_rise` (1.5) × its expected count has no surprise at all:
+   on a busy topic 10 % more over three hours is improbable, but it is not news.
 4. **Trust** — the surprise is compared with the topic's own record: the peak surprise of each
    of the previous `memory_days` days (day = the 24 hours ending at each earlier point), and
    the `memory_rank`-th largest of those peaks is the reference (never less than
@@ -69,9 +73,6 @@ class SeriesSettings:
     #: A window counts only if it holds at least `min_rise` × its expected count: statistical
     #: surprise alone is not enough on a busy topic, where 10 % more is already "improbable".
     min_rise: float = 1.5
-    #: With fewer than `memory_days` days of history the rank shrinks with the days there are
-    #: (rank 2 of 14 days is rank 1 — the worst day so far — until a week exists).
-    scaled_rank: bool = True
     #: The seasonal median reads only earlier days of the same kind (weekday or weekend, UTC),
     #: falling back to every day when none exists yet.
     weekly: bool = True
@@ -129,10 +130,13 @@ def _kind_median(
             if len(pick):
                 out[j] = float(np.median(v[pick]))
         return out
-    have = good.any(axis=0)
-    if have.any():
-        stack = np.where(good[:, have], v[src[:, have]], np.nan)
-        out[have] = np.nanmedian(stack, axis=0)
+    # The median of each column's kept values: sort with the others last (NaN sorts last).
+    stack = np.sort(np.where(good, v[src], np.nan), axis=0)
+    k = good.sum(axis=0)
+    have = k > 0
+    cols = np.flatnonzero(have)
+    lo, hi = (k[have] - 1) // 2, k[have] // 2
+    out[have] = (stack[lo, cols] + stack[hi, cols]) / 2
     return out
 
 
@@ -370,12 +374,7 @@ def reference(sup: Array, per_day: int, s: SeriesSettings = DEFAULT) -> Array:
         if lag < n:
             peaks[j, lag:] = day_peak[: n - lag]
     rank = min(max(1, s.memory_rank), len(peaks))
-    if s.scaled_rank:
-        avail = np.clip(np.ceil(np.arange(n) / per_day), 1, len(peaks))
-        ranks = np.maximum(1, np.ceil(rank * avail / len(peaks))).astype(np.int64)
-        kth = (-np.sort(-peaks, axis=0))[ranks - 1, np.arange(n)]
-    else:
-        kth = -np.partition(-peaks, rank - 1, axis=0)[rank - 1]
+    kth = -np.partition(-peaks, rank - 1, axis=0)[rank - 1]
     return np.fmax(kth, s.min_surprise)
 
 
@@ -387,11 +386,7 @@ def reference_at(sup: Array, i: int, per_day: int, s: SeriesSettings = DEFAULT) 
         lo = max(0, hi - per_day)
         peaks.append(float(np.max(sup[lo:hi])) if hi > 0 and hi > lo else 0.0)
     rank = min(max(1, s.memory_rank), len(peaks))
-    if s.scaled_rank:
-        avail = min(max(1, math.ceil(i / per_day)), len(peaks))
-        rank = max(1, math.ceil(rank * avail / len(peaks)))
-    kth = sorted(peaks, reverse=True)[rank - 1]
-    return max(kth, s.min_surprise)
+    return max(sorted(peaks, reverse=True)[rank - 1], s.min_surprise)
 
 
 @dataclass(frozen=True)
