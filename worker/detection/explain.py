@@ -2,7 +2,8 @@
 
 The detectors decide; this module only says what they found, in words an executive can read on
 a phone. Times are quoted in the team's zone (`tz`), which changes no decision. Mention text
-never reaches these sentences except hashtags and crisis words, which are matched patterns.
+reaches these sentences only as hashtags, crisis words (matched patterns) and an author's name:
+plain text, escaped by whatever renders it.
 """
 
 from __future__ import annotations
