@@ -13,6 +13,15 @@
    per-point throughput. Luminol looks at future points too (its bitmap compares the windows
    before and after each point), so it is not a causal, live-usable detector; it is here as the
    yardstick the issue names.
+5. With `--validate`, checks that hold without peeking at held-out data (docs/benchmarks.md):
+   - **leave-one-series-out**: for each of the five half-A files, the settings of `LOSO_GRID`
+     that score best on the other four are scored on it; the mean and the worst are printed,
+     beside the shipped defaults' own per-file scores;
+   - **plateau**: each setting of `PLATEAU` moved one step either side of its default, alone,
+     scored on half A; a default is acceptable only where every neighbour is within a few points;
+   - **other NAB categories** (realTraffic, realAdExchange, realKnownCause, realAWSCloudwatch,
+     artificialWithAnomaly), shipped defaults. Files `tocsin detect-series` refuses (a repeated
+     timestamp, a negative value) are listed and scored as no alerts.
 The data stay in SHARED; nothing is copied into the repository.
 """
 
@@ -20,9 +29,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +42,37 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from worker.detection.cli import detect_series, read_series  # noqa: E402
-from worker.detection.series import DEFAULT, detect  # noqa: E402
+from worker.detection.cli import SeriesError, as_counts, detect_series, read_series  # noqa: E402
+from worker.detection.series import DEFAULT, SeriesSettings, detect  # noqa: E402
+
+#: Settings a team could fit (leave-one-series-out picks among these on four files).
+LOSO_GRID: dict[str, tuple[object, ...]] = {
+    "memory_days": (14, 21, 28),
+    "memory_rank": (2, 3),
+    "alert_score": (0.45, 0.5),
+}
+#: One step either side of each default, for the plateau check.
+PLATEAU: dict[str, tuple[object, ...]] = {
+    "memory_days": (7, 21),
+    "memory_rank": (1, 3),
+    "alert_score": (0.45, 0.55),
+    "min_surprise": (4.0, 8.0),
+    "cooldown_hours": (6.0, 24.0),
+    "min_expected_per_hour": (18.0, 72.0),
+    "spread_days": (2.0, 5.0),
+    "season_days": (7, 21),
+    "trend_minutes": (180, 720),
+    "windows_minutes": ((15, 60), (15, 60, 180, 360)),
+    "min_rise": (1.25, 2.0),
+    "weekly": (False,),
+}
+OTHER = (
+    "realTraffic",
+    "realAdExchange",
+    "realKnownCause",
+    "realAWSCloudwatch",
+    "artificialWithAnomaly",
+)
 
 
 def load_scorer(shared: Path):  # type: ignore[no-untyped-def]
@@ -81,10 +121,105 @@ def report(nab, fixed, swept, fixed_name: str, swept_name: str, default_name: st
     )
 
 
+class Runs:
+    """Alert columns of the series detector per (file, settings), computed once."""
+
+    def __init__(self, nab, data: Path) -> None:  # type: ignore[no-untyped-def]
+        self.nab, self.data = nab, data
+        self.series: dict[str, tuple[list[str], np.ndarray, int, float, bool]] = {}
+        self.cache: dict[tuple[str, SeriesSettings], np.ndarray] = {}
+
+    def load(self, key: str) -> tuple[list[str], np.ndarray, int, float, bool]:
+        if key not in self.series:
+            refused = False
+            try:
+                stamps, values, width = read_series(self.data / key)
+                v = np.array(values)
+            except SeriesError:
+                refused = True  # scored as no alerts, as a user would get nothing
+                df = pd.read_csv(self.data / key)
+                stamps, v, width = (
+                    [str(x) for x in df["timestamp"]],
+                    df["value"].to_numpy(float),
+                    300,
+                )
+            epoch0 = pd.Timestamp(stamps[0]).timestamp()
+            self.series[key] = (stamps, v, width, epoch0, refused)
+        return self.series[key]
+
+    def alerts(self, key: str, s: SeriesSettings) -> pd.DataFrame:
+        stamps, v, width, epoch0, refused = self.load(key)
+        if (key, s) not in self.cache:
+            self.cache[key, s] = (
+                np.zeros(len(v))
+                if refused
+                else detect(as_counts(v), width, s, epoch0=epoch0).alert.astype(float)
+            )
+        return pd.DataFrame({"timestamp": stamps, "value": v, "anomaly_score": self.cache[key, s]})
+
+    def score(self, keys: list[str], s: SeriesSettings, profile: str = "standard") -> dict:  # type: ignore[type-arg]
+        frames = {k: self.alerts(k, s) for k in keys}
+        return self.nab.score(frames, thresholds={p: 0.5 for p in self.nab.PROFILE_ORDER})[profile]
+
+
+def row(r: dict) -> str:  # type: ignore[type-arg]
+    return f"{r['normalized']:5.1f} ({r['windows_detected']}/{r['windows']}, {r['fp_rows']} FP)"
+
+
+def validate(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
+    runs = Runs(nab, data)
+    tweets = sorted(f"realTweets/{p.name}" for p in (data / "realTweets").glob("*.csv"))
+    grid = [
+        replace(DEFAULT, **dict(zip(LOSO_GRID, values, strict=True)))  # type: ignore[arg-type]
+        for values in itertools.product(*LOSO_GRID.values())
+    ]
+    print("\nleave-one-series-out (standard profile; fit = best of the grid on the other four)")
+    print(f"grid: {', '.join(f'{k} {v}' for k, v in LOSO_GRID.items())}")
+    held, shipped = [], []
+    for k in tweets:
+        rest = [x for x in tweets if x != k]
+        best = max(grid, key=lambda g: runs.score(rest, g)["normalized"])
+        fitted = {n: getattr(best, n) for n in LOSO_GRID}
+        r, d = runs.score([k], best), runs.score([k], DEFAULT)
+        held.append(r["normalized"])
+        shipped.append(d["normalized"])
+        print(f"  {k:36s} fitted {fitted}: {row(r)}   shipped defaults: {row(d)}")
+    print(
+        f"  LOSO mean {np.mean(held):.1f}, worst {min(held):.1f}; "
+        f"shipped defaults per file: mean {np.mean(shipped):.1f}, worst {min(shipped):.1f}"
+    )
+    print("\nplateau (half A, standard; one setting moved, the others at their defaults)")
+    base = runs.score(tweets, DEFAULT)
+    print(f"  defaults: {row(base)}")
+    for name, values in PLATEAU.items():
+        cells = []
+        for value in values:
+            r = runs.score(tweets, replace(DEFAULT, **{name: value}))  # type: ignore[arg-type]
+            flag = "" if abs(r["normalized"] - base["normalized"]) <= 5 else " <-- off the plateau"
+            cells.append(f"{value}: {row(r)}{flag}")
+        print(f"  {name} (default {getattr(DEFAULT, name)}): " + "; ".join(cells))
+    print("\nother NAB categories (shipped defaults, standard / low FP / low FN)")
+    for cat in OTHER:
+        keys = sorted(f"{cat}/{p.name}" for p in (data / cat).glob("*.csv"))
+        res = [runs.score(keys, DEFAULT, p) for p in nab.PROFILE_ORDER]
+        refused = [k.split("/")[1] for k in keys if runs.load(k)[4]]
+        note = (
+            f"; refused by detect-series (scored as no alerts): {', '.join(refused)}"
+            if refused
+            else ""
+        )
+        print(
+            f"  {cat:22s} {row(res[0])}  low FP {res[1]['normalized']:5.1f}  "
+            f"low FN {res[2]['normalized']:5.1f}{note}"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "nab")
+    ap.add_argument("--validate", action="store_true", help="also LOSO, plateau, other categories")
+    ap.add_argument("--no-peer", action="store_true", help="skip luminol")
     args = ap.parse_args()
     nab = load_scorer(args.shared)
     files = sorted((args.shared / "data" / "nab" / "data" / "realTweets").glob("*.csv"))
@@ -105,17 +240,18 @@ def main() -> int:
         _, values, width = read_series(f)
         v = np.array(values)
         ts = [str(x) for x in df["timestamp"]]
-        peer_alerts[key], peer_scores[key], took = luminol_frames(ts, [float(x) for x in values])
-        peer_seconds += took
+        if not args.no_peer:
+            peer_alerts[key], peer_scores[key], took = luminol_frames(
+                ts, [float(x) for x in values]
+            )
+            peer_seconds += took
         t0 = time.perf_counter()
         for _ in range(3):
-            detect(v, width, DEFAULT)
+            detect(v, width, DEFAULT, epoch0=pd.Timestamp(ts[0]).timestamp())
         seconds += (time.perf_counter() - t0) / 3
         points += len(v)
     fixed = nab.score(alerts, thresholds={p: 0.5 for p in nab.PROFILE_ORDER})
     swept = nab.score(scores)
-    peer_fixed = nab.score(peer_alerts, thresholds={p: 0.5 for p in nab.PROFILE_ORDER})
-    peer_swept = nab.score(peer_scores)
     windows = sum(len(nab.load_windows()[k]) for k in alerts)
     print(
         f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
@@ -128,9 +264,14 @@ def main() -> int:
     print(
         f"throughput: {points / seconds:,.0f} points/s ({points} points in {seconds:.2f} s, whole-series batch)"
     )
-    print("\npeer, same run: luminol 0.4 (bitmap detector, default settings)")
-    report(nab, peer_fixed, peer_swept, "its own anomalies", "swept score", "its own anomalies")
-    print(f"throughput: {points / peer_seconds:,.0f} points/s")
+    if not args.no_peer:
+        peer_fixed = nab.score(peer_alerts, thresholds={p: 0.5 for p in nab.PROFILE_ORDER})
+        peer_swept = nab.score(peer_scores)
+        print("\npeer, same run: luminol 0.4 (bitmap detector, default settings)")
+        report(nab, peer_fixed, peer_swept, "its own anomalies", "swept score", "its own anomalies")
+        print(f"throughput: {points / peer_seconds:,.0f} points/s")
+    if args.validate:
+        validate(nab, args.shared / "data" / "nab" / "data")
     return 0
 
 

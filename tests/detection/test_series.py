@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +169,63 @@ def test_cli_names_the_bad_line_and_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
     missing = run_cli(str(tmp_path / "nope.csv"), "--out", str(out))
     assert missing.returncode == 2 and "file not found" in missing.stderr
+
+
+# A Monday, 00:00 UTC: day d of a series starting here is a weekend day when d % 7 is 5 or 6.
+MONDAY = datetime(2026, 3, 2, tzinfo=UTC).timestamp()
+
+
+def weekday_topic(days: int, seed: int = 4) -> np.ndarray:
+    """Busy on weekdays (60 a bucket), quiet at weekends (6 a bucket)."""
+    rng = np.random.default_rng(seed)
+    day = np.arange(days * PER_DAY) // PER_DAY
+    return rng.poisson(np.where(day % 7 >= 5, 6.0, 60.0)).astype(float)
+
+
+def test_a_saturday_is_compared_with_weekends_not_with_weekdays() -> None:
+    from dataclasses import replace
+
+    from worker.detection.series import DEFAULT
+
+    series = weekday_topic(20)
+    saturday = 19 * PER_DAY + 120  # day 19 is the Saturday of the third week
+    assert (saturday // PER_DAY) % 7 == 5
+    series[saturday : saturday + 36] = np.random.default_rng(9).poisson(40.0, 36)
+    weekly = detect(series, STEP, DEFAULT, epoch0=MONDAY)
+    # Six or seven times a Saturday's usual for three hours: a story, although it is less than
+    # a weekday's ordinary level, against which it would be judged without the weekly split.
+    assert np.flatnonzero(weekly.alert[saturday - 1 :])[0] <= 12
+    assert weekly.expected[saturday] < 10
+    flat = detect(series, STEP, replace(DEFAULT, weekly=False), epoch0=MONDAY)
+    assert not flat.alert[saturday - 1 :].any()
+    # The ordinary weekend after weekdays pages neither way.
+    assert not weekly.alert[: saturday - 1][3 * PER_DAY :].any()
+
+
+def test_a_busy_topic_does_not_page_on_a_small_rise() -> None:
+    from dataclasses import replace
+
+    from worker.detection.series import DEFAULT
+
+    series = np.random.default_rng(8).poisson(2000.0, 10 * PER_DAY).astype(float)
+    onset = 8 * PER_DAY + 100
+    series[onset : onset + 36] *= 1.3  # 30 % more for three hours: improbable, not news
+    assert not detect(series, STEP).alert[onset:].any()
+    assert detect(series, STEP, replace(DEFAULT, min_rise=1.0)).alert[onset:].any()
+
+
+def test_cli_judges_a_measurement_series_in_units_of_its_median(tmp_path: Path) -> None:
+    # Prices around 0.1 (fractional: not counts), tripling for two hours on day 4.
+    rng = np.random.default_rng(3)
+    series = 0.1 * (1 + 0.05 * rng.standard_normal(5 * PER_DAY))
+    series[4 * PER_DAY + 50 : 4 * PER_DAY + 74] *= 3
+    src = write_series(tmp_path / "in.csv", [round(float(v), 5) for v in series])
+    out = tmp_path / "out.csv"
+    done = run_cli(str(src), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    flagged = [i for i, r in enumerate(rows) if r[3] == "1"]
+    assert len(flagged) == 1 and 4 * PER_DAY + 50 <= flagged[0] <= 4 * PER_DAY + 53
+    assert rows[0][1] == f"{round(float(series[0]), 5):g}"  # written as read
+    # As counts (the old reading) every value is under the count floor: nothing could page.
+    assert not detect(np.array([float(r[1]) for r in rows]), STEP).alert.any()

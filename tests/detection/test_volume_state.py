@@ -23,6 +23,8 @@ from worker.storage.models import BucketRow, VolumeStateRow
 STEP = 300
 PER_DAY = 288
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+#: The bucket-by-bucket test starts on a Saturday, so weekend and weekday baselines both count.
+SATURDAY = (T0 - timedelta(days=2)).timestamp()
 
 
 def counts(days: int, seed: int = 2) -> np.ndarray:
@@ -35,10 +37,10 @@ def test_judging_bucket_by_bucket_equals_the_batch_run() -> None:
     v = counts(5)
     v[4 * PER_DAY + 30 : 4 * PER_DAY + 42] += 150
     phase = 7  # the series starts 35 minutes into an hour
-    expected, surprise = series.surprise(v, STEP, series.DEFAULT, phase)
+    expected, surprise = series.surprise(v, STEP, series.DEFAULT, phase, SATURDAY)
     score = surprise / series.reference(surprise, PER_DAY)
     score = np.where(np.arange(len(v)) >= PER_DAY, score / (score + 1), 0.0)
-    state = series.VolumeState.fresh(v[: 2 * PER_DAY], STEP, phase)
+    state = series.VolumeState.fresh(v[: 2 * PER_DAY], STEP, phase, SATURDAY)
     series.fill(state)
     for i in range(2 * PER_DAY, len(v)):
         state = series.VolumeState(
@@ -48,6 +50,7 @@ def test_judging_bucket_by_bucket_equals_the_batch_run() -> None:
             np.append(state.surprise, np.nan),
             STEP,
             phase,
+            SATURDAY,
         )
         judged, filled = series.judge(state)
         assert filled.tolist() == [i]  # only the new bucket was worked out
@@ -101,7 +104,7 @@ def test_the_pipeline_stores_the_state_and_then_works_out_only_the_new_bucket(
     assert len(buckets) == len(v)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(VolumeStateRow)) == len(v)
-    expected, surprise = series.surprise(v, STEP, settings.series_settings)
+    expected, surprise = series.surprise(v, STEP, settings.series_settings, 0, T0.timestamp())
     assert np.array_equal(first.expected, expected) and np.allclose(first.surprise, surprise)
 
     # One more bucket, a burst: only it is worked out, and it matches the batch run.
@@ -110,7 +113,7 @@ def test_the_pipeline_stores_the_state_and_then_works_out_only_the_new_bucket(
     buckets, state = load(sessions, now + timedelta(seconds=STEP), settings)
     signals = evaluate("acme", buckets, now + timedelta(seconds=STEP), settings, volume=state)
     whole = np.append(v, burst)
-    _, surprise = series.surprise(whole, STEP, settings.series_settings)
+    _, surprise = series.surprise(whole, STEP, settings.series_settings, 0, T0.timestamp())
     assert np.allclose(state.surprise, surprise)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(VolumeStateRow)) == len(whole)
@@ -129,7 +132,7 @@ def test_without_stored_state_evaluate_works_it_out_the_same() -> None:
     settings = settings_for("balanced")
     now = buckets[-1].start + timedelta(seconds=STEP)
     alone = evaluate("acme", buckets, now, settings)
-    state = series.VolumeState.fresh(v, STEP, series.phase_of(T0.timestamp(), STEP))
+    state = series.VolumeState.fresh(v, STEP, series.phase_of(T0.timestamp(), STEP), T0.timestamp())
     series.fill(state, settings.series_settings)
     given = evaluate("acme", buckets, now, settings, volume=state)
     assert [s.explanation for s in alone] == [s.explanation for s in given]
@@ -170,7 +173,7 @@ def test_a_late_recount_works_the_state_out_again_from_that_bucket_on(
     v[late] += 400
     _, state = load(sessions, now, settings)
     assert filled[-1] == list(range(late, len(v)))
-    expected, surprise = series.surprise(v, STEP, settings.series_settings)
+    expected, surprise = series.surprise(v, STEP, settings.series_settings, 0, T0.timestamp())
     assert np.array_equal(state.expected, expected)
     assert np.array_equal(state.surprise, surprise)
     assert state.surprise[late] > 50  # what the stale row said was an ordinary bucket
@@ -197,7 +200,7 @@ def test_rows_stored_before_the_value_column_are_worked_out_again_once(
     with sessions.begin() as s:  # as migration 0004 leaves rows written by 0003's code
         s.execute(update(VolumeStateRow).values(value=None, surprise=-1.0))
     _, state = load(sessions, now, settings)
-    _, surprise = series.surprise(v, STEP, settings.series_settings)
+    _, surprise = series.surprise(v, STEP, settings.series_settings, 0, T0.timestamp())
     assert np.array_equal(state.surprise, surprise)
     with sessions() as s:
         assert s.scalar(select(func.count()).where(VolumeStateRow.value.is_(None))) == 0

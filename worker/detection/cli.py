@@ -1,6 +1,8 @@
 """`tocsin detect-series IN.csv --out OUT.csv` (DESIGN.md): the volume detector alone over a
 count series in the Numenta Anomaly Benchmark layout (`timestamp,value`), writing
-`timestamp,value,anomaly_score,alert` with the default settings. No labels are read.
+`timestamp,value,anomaly_score,alert` with the default settings. No labels are read. A series
+with fractional values (a measurement, not a count) is judged in units of 1/100 of its median
+(`as_counts`); the `value` column is written as read.
 
 Bad input stops with the line number and the reason (exit 2) and writes nothing: the output is
 written to a temporary file beside OUT and renamed into place only when complete.
@@ -14,7 +16,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,13 @@ class SeriesError(ValueError):
 
 def read_series(path: Path) -> tuple[list[str], list[float], int]:
     """(timestamps as written, values, bucket width in seconds)."""
+    stamps, values, width, _ = read_series_at(path)
+    return stamps, values, width
+
+
+def read_series_at(path: Path) -> tuple[list[str], list[float], int, float]:
+    """(timestamps as written, values, bucket width in seconds, first timestamp in epoch
+    seconds; a timestamp without an offset is read as UTC)."""
     stamps: list[str] = []
     values: list[float] = []
     times: list[datetime] = []
@@ -66,12 +75,27 @@ def read_series(path: Path) -> tuple[list[str], list[float], int]:
         raise SeriesError(f"{path}: no data rows")
     gaps = np.diff([t.timestamp() for t in times])
     width = round(float(np.median(gaps))) if len(gaps) else 300
-    return stamps, values, max(1, width)
+    first = times[0] if times[0].tzinfo else times[0].replace(tzinfo=UTC)
+    return stamps, values, max(1, width), first.timestamp()
+
+
+#: A series with fractional values is a measurement, not a count: it is judged in units of
+#: 1/100 of its median positive value, so the count floor and the Poisson part of the noise
+#: (meaningless for a price or a sensor reading) do not decide (docs/detection.md).
+MEASUREMENT_SCALE = 100.0
+
+
+def as_counts(values: np.ndarray) -> np.ndarray:
+    """Counts as they are; a measurement series rescaled to `MEASUREMENT_SCALE` × its median."""
+    if not np.any(values != np.floor(values)):
+        return values
+    positive = values[values > 0]
+    return values * (MEASUREMENT_SCALE / float(np.median(positive)))
 
 
 def detect_series(src: Path, out: Path) -> int:
-    stamps, values, width = read_series(src)
-    result = detect(np.array(values), width, DEFAULT)
+    stamps, values, width, epoch0 = read_series_at(src)
+    result = detect(as_counts(np.array(values)), width, DEFAULT, epoch0=epoch0)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:

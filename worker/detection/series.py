@@ -4,7 +4,9 @@ Pure functions over arrays; time enters only as the bucket width. For each bucke
 buckets before t (causal):
 
 1. **Expected count** — the median of the same time of day (±1 bucket) over the previous
-   `season_days` days, raised to the median of the last `trend_minutes` (6 hours) when the topic
+   `season_days` days of the same kind (`weekly`: a Saturday is compared with earlier weekend
+   days, a Tuesday with earlier weekdays; every day while no day of its kind exists yet),
+   raised to the median of the last `trend_minutes` (6 hours) when the topic
    is trending up, so a slow rise is followed rather than paged; before a day of history exists,
    the median of the last `recent_minutes`. Never below `min_expected_per_hour` (36 an hour, 3
    per 5-minute bucket), so a quiet topic is judged against a floor, not against zero. A window
@@ -16,6 +18,8 @@ buckets before t (causal):
 3. **Surprise** — the negative-binomial tail probability of the count summed over the last k
    buckets, for each k in `windows` (15 minutes, an hour and three hours), as
    −log10(p): count statistics, not z-scores, so 3 posts on a topic that sees 0.5 does not page.
+   A window that holds less than `min_rise` (1.5) × its expected count has no surprise at all:
+   on a busy topic 10 % more over three hours is improbable, but it is not news.
 4. **Trust** — the surprise is compared with the topic's own record: the peak surprise of each
    of the previous `memory_days` days (day = the 24 hours ending at each earlier point), and
    the `memory_rank`-th largest of those peaks is the reference (never less than
@@ -66,6 +70,12 @@ class SeriesSettings:
     alert_score: float = 0.5
     cooldown_hours: float = 12.0
     warmup_days: float = 1.0
+    #: A window counts only if it holds at least `min_rise` × its expected count: statistical
+    #: surprise alone is not enough on a busy topic, where 10 % more is already "improbable".
+    min_rise: float = 1.5
+    #: The seasonal median reads only earlier days of the same kind (weekday or weekend, UTC),
+    #: falling back to every day when none exists yet.
+    weekly: bool = True
 
 
 DEFAULT = SeriesSettings()
@@ -104,17 +114,57 @@ def _lagged_median(v: Array, lags: list[int], idx: NDArray[np.int64]) -> Array:
     return out
 
 
+def _kind_median(
+    v: Array, lags: list[int], idx: NDArray[np.int64], bucket_seconds: int, epoch0: float
+) -> Array:
+    """`_lagged_median` over the lags whose bucket is the same kind of day as i."""
+    lag_arr = np.asarray([lag for lag in lags if lag > 0], dtype=np.int64)
+    src = idx[None, :] - lag_arr[:, None]
+    ok = src >= 0
+    src = np.where(ok, src, 0)
+    good = ok & (weekend(src, bucket_seconds, epoch0) == weekend(idx, bucket_seconds, epoch0))
+    out = np.full(len(idx), np.nan)
+    if len(idx) <= 8:  # the live case: skip nanmedian's masked-array path
+        for j in range(len(idx)):
+            pick = src[good[:, j], j]
+            if len(pick):
+                out[j] = float(np.median(v[pick]))
+        return out
+    # The median of each column's kept values: sort with the others last (NaN sorts last).
+    stack = np.sort(np.where(good, v[src], np.nan), axis=0)
+    k = good.sum(axis=0)
+    have = k > 0
+    cols = np.flatnonzero(have)
+    lo, hi = (k[have] - 1) // 2, k[have] // 2
+    out[have] = (stack[lo, cols] + stack[hi, cols]) / 2
+    return out
+
+
+def weekend(i: NDArray[np.int64], bucket_seconds: int, epoch0: float) -> NDArray[np.bool_]:
+    """Whether bucket i starts on a Saturday or Sunday (UTC); 1970-01-01 was a Thursday."""
+    days = np.floor((epoch0 + i * bucket_seconds) / 86400).astype(np.int64)
+    return (days + 3) % 7 >= 5
+
+
 def _per_day(bucket_seconds: int) -> int:
     return max(1, round(86400 / bucket_seconds))
 
 
 def expected_at(
-    v: Array, idx: NDArray[np.int64], bucket_seconds: int, s: SeriesSettings = DEFAULT
+    v: Array,
+    idx: NDArray[np.int64],
+    bucket_seconds: int,
+    s: SeriesSettings = DEFAULT,
+    epoch0: float = 0.0,
 ) -> Array:
     """Expected count of the buckets `idx` from the buckets before each of them."""
     per_day = _per_day(bucket_seconds)
     lags = [d * per_day + j for d in range(1, s.season_days + 1) for j in (-1, 0, 1)]
     season = _lagged_median(v, lags, idx)
+    if s.weekly:
+        same = _kind_median(v, lags, idx, bucket_seconds, epoch0)
+        season = np.where(np.isnan(same), season, same)
+
     recent_n = _window_buckets(s.recent_minutes, bucket_seconds)
     recent = _lagged_median(v, list(range(1, recent_n + 1)), idx)
     trend_n = _window_buckets(s.trend_minutes, bucket_seconds)
@@ -214,6 +264,8 @@ def _surprise_at(
         r = np.fmax(k / sigma[full] ** 2, 0.5)
         sup = np.zeros(len(idx))
         sup[full] = np.fmin(-_log10_tail(total, r, r / (r + m)), MAX_SURPRISE)
+        if s.min_rise > 1.0:
+            sup[full] = np.where(total >= s.min_rise * m, sup[full], 0.0)
         better = sup > best
         which[better] = w
         best = np.fmax(best, sup)
@@ -234,12 +286,16 @@ class VolumeState:
     surprise: Array
     bucket_seconds: int
     phase: int = 0
+    #: Start of the first bucket, epoch seconds (weekday of each bucket).
+    epoch0: float = 0.0
 
     @classmethod
-    def fresh(cls, values: Array, bucket_seconds: int, phase: int = 0) -> VolumeState:
+    def fresh(
+        cls, values: Array, bucket_seconds: int, phase: int = 0, epoch0: float = 0.0
+    ) -> VolumeState:
         v = np.asarray(values, dtype=np.float64)
         nan = np.full(len(v), np.nan)
-        return cls(v, nan.copy(), nan.copy(), nan.copy(), bucket_seconds, phase)
+        return cls(v, nan.copy(), nan.copy(), nan.copy(), bucket_seconds, phase, epoch0)
 
 
 def fill(state: VolumeState, s: SeriesSettings = DEFAULT) -> NDArray[np.int64]:
@@ -257,7 +313,7 @@ def _fill(state: VolumeState, s: SeriesSettings) -> tuple[NDArray[np.int64], dic
     every = max(1, per_day // 24)
     todo_mu = np.flatnonzero(np.isnan(state.expected))
     if len(todo_mu):
-        state.expected[todo_mu] = expected_at(v, todo_mu, state.bucket_seconds, s)
+        state.expected[todo_mu] = expected_at(v, todo_mu, state.bucket_seconds, s, state.epoch0)
     todo = np.flatnonzero(np.isnan(state.spread) | np.isnan(state.surprise))
     which: dict[int, int] = {}
     if len(todo):
@@ -282,10 +338,10 @@ def _fill(state: VolumeState, s: SeriesSettings) -> tuple[NDArray[np.int64], dic
 
 
 def surprise(
-    v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT, phase: int = 0
+    v: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT, phase: int = 0, epoch0: float = 0.0
 ) -> tuple[Array, Array]:
     """(expected, surprise) per bucket; surprise is −log10 of the negative-binomial tail."""
-    state = VolumeState.fresh(v, bucket_seconds, phase)
+    state = VolumeState.fresh(v, bucket_seconds, phase, epoch0)
     fill(state, s)
     return state.expected, state.surprise
 
@@ -398,7 +454,11 @@ def judge(state: VolumeState, s: SeriesSettings = DEFAULT) -> tuple[Judgement, N
 
 
 def detect(
-    values: Array, bucket_seconds: int, s: SeriesSettings = DEFAULT, phase: int = 0
+    values: Array,
+    bucket_seconds: int,
+    s: SeriesSettings = DEFAULT,
+    phase: int = 0,
+    epoch0: float = 0.0,
 ) -> SeriesResult:
     """Score and alert every bucket of a count series (see the module docstring).
 
@@ -409,7 +469,7 @@ def detect(
         raise ValueError("counts must be finite and non-negative")
     n = len(v)
     per_day = _per_day(bucket_seconds)
-    mu, sup = surprise(v, bucket_seconds, s, phase)
+    mu, sup = surprise(v, bucket_seconds, s, phase, epoch0)
     ratio = sup / reference(sup, per_day, s)
     score = ratio / (ratio + 1.0)
     score[: int(s.warmup_days * per_day)] = 0.0

@@ -1,0 +1,177 @@
+"""Who is speaking matters: one customer posting forty angry messages is a customer-service case,
+the same forty messages from forty people is a crisis, and a viral launch is not a crisis however
+large. Generated scenarios: two quiet days of 5-minute buckets and the posts of the last three
+hours, built consistently (the buckets count exactly the posts listed)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from worker.detection import evaluate
+from worker.detection.core import DetectionSettings, terms_in
+from worker.model import Bucket, Mention, Signal
+
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
+STEP = timedelta(minutes=5)
+N = 2 * 288  # two days of 5-minute buckets
+TERMS = DetectionSettings().all_crisis_terms
+
+
+@dataclass(frozen=True)
+class Post:
+    at: datetime
+    author: str
+    text: str
+    label: str = "neu"
+    followers: int = 100
+    platform: str = "bluesky"
+
+
+def background() -> list[Post]:
+    """Ten posts a bucket from ten different people, one of them negative."""
+    out = []
+    for i in range(N):
+        at = T0 + i * STEP + timedelta(seconds=30)
+        for j in range(10):
+            label = "neg" if j == 0 else "neu"
+            out.append(Post(at, f"regular{i % 50}_{j}", f"acme thing {i} {j}", label))
+    return out
+
+
+def last_minutes(k: int, minutes: int = 30) -> list[datetime]:
+    """`k` instants spread over the last `minutes` of the series."""
+    end = T0 + N * STEP
+    return [
+        end - timedelta(minutes=minutes) + timedelta(seconds=(i * minutes * 60) // k)
+        for i in range(k)
+    ]
+
+
+def build(
+    posts: Sequence[Post],
+) -> tuple[list[Bucket], dict[str, list[Bucket]], list[Mention]]:
+    """Buckets (total and per platform) that count exactly `posts`, and the posts of the last
+    three hours as the pipeline passes them (`recent_mentions`)."""
+    cells: dict[tuple[str, int], list[Post]] = defaultdict(list)
+    for p in posts:
+        cells[(p.platform, (p.at - T0) // STEP)].append(p)
+    platforms = sorted({p for p, _ in cells})
+
+    def bucket(i: int, rows: Sequence[Post]) -> Bucket:
+        texts = {r.text for r in rows}
+        return Bucket(
+            T0 + i * STEP,
+            count=len(rows),
+            negative=len({r.text for r in rows if r.label == "neg"}),
+            positive=len({r.text for r in rows if r.label == "pos"}),
+            authors=len({r.author for r in rows}),
+            reach=sum(r.followers for r in rows),
+            crisis_terms=sum(1 for r in rows if terms_in(r.text, TERMS)),
+            texts=len(texts),
+        )
+
+    per = {plat: [bucket(i, cells.get((plat, i), [])) for i in range(N)] for plat in platforms}
+    total = [
+        bucket(i, [p for plat in platforms for p in cells.get((plat, i), [])]) for i in range(N)
+    ]
+    end = T0 + N * STEP
+    recent = [
+        Mention(
+            platform=p.platform,
+            id=f"m{k}",
+            created_at=p.at,
+            text=p.text,
+            author=p.author,
+            author_followers=p.followers,
+            extra={"label": p.label},
+        )
+        for k, p in enumerate(posts)
+        if end - timedelta(hours=3) <= p.at < end
+    ]
+    return total, per, recent
+
+
+def judge(posts: Sequence[Post]) -> list[Signal]:
+    total, per, recent = build(posts)
+    now = T0 + N * STEP
+    return evaluate(
+        "acme", total, now, DetectionSettings(), per_platform=per, recent_mentions=recent
+    )
+
+
+def angry(authors: Sequence[str], followers: int = 20_000) -> list[Post]:
+    """Forty different angry messages with crisis words, in the last 30 minutes."""
+    return [
+        Post(
+            at,
+            authors[i % len(authors)],
+            f"acme stole my money, this is a scam, refund me #{i}",
+            "neg",
+            followers,
+        )
+        for i, at in enumerate(last_minutes(40))
+    ]
+
+
+def test_one_customer_forty_angry_messages_is_not_a_crisis() -> None:
+    got = judge(background() + angry(["furious_customer"]))
+    # No negative surge, no crisis words, nothing worse than SEV3 (here: nothing at all).
+    assert not {"negative_surge", "crisis_terms", "volume_spike"} & {s.kind for s in got}
+    assert all(s.severity >= 3 for s in got)
+
+
+def test_forty_people_with_the_same_messages_is_a_crisis_that_reaches_leadership() -> None:
+    crowd = [f"customer{i}" for i in range(40)]
+    got = judge(background() + angry(crowd))
+    surge = next(s for s in got if s.kind == "negative_surge")
+    # Forty times the one customer's messages, but from forty people: a negative surge, raised
+    # by the crisis words and by the audience of its authors (40 × 20k followers, and 6 × 100) to SEV1.
+    assert surge.severity == 1
+    assert "from 46 distinct authors" in surge.explanation  # 40 + the usual 6 negative posters
+    assert "crisis words up (“scam” ×40, “refund” ×40" in surge.explanation
+    assert "the 46 negative authors have 801k followers together" in surge.explanation
+    assert surge.evidence.details["negative_authors"] == 46
+    # Without their audience it is still a crisis (SEV2), one level below.
+    quiet_crowd = judge(background() + angry(crowd, followers=50))
+    assert next(s for s in quiet_crowd if s.kind == "negative_surge").severity == 2
+
+
+def test_the_one_customer_with_a_large_audience_is_a_high_reach_post_at_most() -> None:
+    got = judge(background() + angry(["famous_customer"], followers=900_000))
+    assert [s.kind for s in got] == ["high_reach_post"]
+    assert got[0].severity == 3
+
+
+def launch(authors: int, platforms: Sequence[str]) -> list[Post]:
+    """A viral positive story: `authors` people cheering in the last 30 minutes, everywhere."""
+    return [
+        Post(
+            at,
+            f"fan{i}",
+            f"the new acme phone is amazing, love it! #acmelaunch {i}",
+            "pos",
+            50_000,
+            platforms[i % len(platforms)],
+        )
+        for i, at in enumerate(last_minutes(authors))
+    ]
+
+
+def test_a_viral_launch_is_not_a_crisis_however_large() -> None:
+    for size in (150, 1500):
+        posts = background() + launch(size, ["bluesky", "mastodon", "rss"])
+        posts += [Post(T0 + i * STEP, f"m{i}", f"acme on mastodon {i}") for i in range(N)]
+        posts += [
+            Post(T0 + i * STEP, f"r{i}", f"acme news {i}", platform="rss") for i in range(0, N, 12)
+        ]
+        got = judge(posts)
+        spike = next(s for s in got if s.kind == "volume_spike")
+        # Many times the usual, on three platforms and in the news: worth knowing, not a crisis.
+        assert spike.severity == 4, spike.explanation
+        assert "the tone is not negative" in spike.explanation
+        assert "picked up by the news (rss)" in spike.explanation  # said, but it raises nothing
+        assert spike.evidence.details["severity_before_amplifiers"] == 4
+        assert not {"negative_surge", "crisis_terms"} & {s.kind for s in got}
