@@ -290,6 +290,7 @@ class SeriesCache:
                     v.surprise[drop:],
                     v.bucket_seconds,
                     series.phase_of(begin.timestamp(), entry.bucket_seconds),
+                    begin.timestamp(),
                 )
             if dirty is not None:
                 dirty = max(0, dirty - drop)
@@ -319,6 +320,7 @@ class SeriesCache:
                     np.concatenate([v.surprise, nan]),
                     v.bucket_seconds,
                     v.phase,
+                    v.epoch0,
                 )
         elif new_len < old_len:  # the clock went back (a test): start again
             self._rebuild(entry, begin, end)

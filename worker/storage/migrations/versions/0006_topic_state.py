@@ -31,6 +31,10 @@ def upgrade() -> None:
     with op.batch_alter_table("mentions") as batch:
         batch.add_column(sa.Column("seq", sa.BigInteger(), server_default="0", nullable=False))
     op.create_index("ix_mentions_topic_seq", "mentions", ["topic", "seq"])
+    # The volume detector changed in this release (weekday/weekend baseline, minimum rise): the
+    # stored state was worked out by the old one. Dropping it makes the next evaluation of each
+    # topic work it out again from the buckets, so live equals the batch run again.
+    op.execute("DELETE FROM volume_state")
     # Topics that already have buckets start at version 1, so a first evaluation reads them all.
     op.execute(
         "INSERT INTO topic_state (topic, version, evaluated_version) "
