@@ -103,6 +103,8 @@ class Config:
     channels: Mapping[str, Channel]
     timezone: str = "UTC"
     bucket_minutes: int = 5
+    #: `[sources.NAME]` platform settings (worker.sources.settings); empty means all defaults.
+    sources: Mapping[str, Any] = field(default_factory=dict)
 
     def resolve(self, target: str) -> list[Person]:
         """The people a step target means: a person id, or every member of a group."""
@@ -391,7 +393,9 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         line = int(match.group(1)) if match else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(path, "", f"not valid TOML: {msg}", line) from None
-    _unknown(ctx, data, {"tocsin", "topics", "people", "groups", "policies", "channels"}, "")
+    _unknown(
+        ctx, data, {"tocsin", "topics", "people", "groups", "policies", "channels", "sources"}, ""
+    )
     general = _table(ctx, data.get("tocsin"), "tocsin")
     _unknown(ctx, general, {"timezone", "bucket_minutes"}, "tocsin")
     timezone = str(general.get("timezone", "UTC"))
@@ -436,6 +440,9 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
                 people[stand_in.id] = stand_in
                 groups[stand_in.id] = (stand_in.id,)
     channels = _channels(ctx, data.get("channels"))
+    from worker.sources.settings import parse_sources
+
+    sources = parse_sources(ctx, data.get("sources"))
 
     # Cross-references: every name used must be defined, so a typo fails now, not at 3 a.m.
     for t in topics.values():
@@ -471,6 +478,7 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         channels=channels,
         timezone=timezone,
         bucket_minutes=int(bucket),
+        sources=sources,
     )
 
 
