@@ -32,6 +32,7 @@ from worker.sources.text import plain
 TWEET_FIELDS = (
     "created_at,lang,public_metrics,conversation_id,in_reply_to_user_id,referenced_tweets,author_id"
 )
+PER_PAGE = 100
 USER_FIELDS = "username,name,public_metrics,verified"
 
 
@@ -58,7 +59,7 @@ class XConnector:
         paging = dict(cursor.get("paging") or {})
         params: dict[str, Any] = {
             "query": query.query,
-            "max_results": 100,
+            "max_results": PER_PAGE,
             "expansions": "author_id",
             "tweet.fields": TWEET_FIELDS,
             "user.fields": USER_FIELDS,
