@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("score-text", "score the sentiment of one text a line on stdin"),
         ("detect-series", "run the volume detector over a count series CSV"),
         ("backtest", "replay history and report the alerts thresholds would raise"),
+        ("poll", "poll every source once until caught up (--once [--topic T] --json)"),
+        ("sources", "each source's health, last success, next poll and budget"),
+        ("export", "export stored mentions as Mentions JSONL"),
     ):
         sub.add_parser(name, help=helptext, add_help=False)
     return p
@@ -159,6 +162,9 @@ _DELEGATED = {
     "score-text": ("worker.text.cli", "score_text_main"),
     "detect-series": ("worker.detection.cli", "detect_series_main"),
     "backtest": ("tocsin.backtest", "backtest_main"),
+    "poll": ("tocsin.sources_cli", "poll_main"),
+    "sources": ("tocsin.sources_cli", "sources_main"),
+    "export": ("tocsin.sources_cli", "export_main"),
 }
 
 

@@ -24,56 +24,39 @@ def _now(now_iso: str | None) -> datetime:
 
 @app.task(name="sources.poll_due")
 def poll_due(now_iso: str | None = None) -> int:
-    """Claim due sources and enqueue one poll for each."""
-    from worker.pipeline import claim_due_sources, sync_sources
+    """Claim due sources (spread over their interval) and enqueue one poll for each."""
+    from worker.sources.schedule import claim_due_sources, sync_sources
 
     rt, now = get_runtime(), _now(now_iso)
     with rt.sessions.begin() as session:
         sync_sources(session, rt.config)
         claimed = claim_due_sources(session, rt.config, now)
     for source_id in claimed:
-        app.send_task("sources.poll", args=[source_id])
+        app.send_task("sources.poll", args=[source_id, now.isoformat()])
     return len(claimed)
 
 
 @app.task(name="sources.poll")
-def poll(source_id: int) -> dict[str, Any]:
-    """Fetch one page from a source and hand it to ingest (the cursor moves only there)."""
-    from worker.pipeline import record_poll_failure
-    from worker.sources import SourceError, get_connector
-    from worker.sources.base import Query
-    from worker.sources.http import make_client
-    from worker.storage.models import Source
+def poll(source_id: int, now_iso: str | None = None) -> dict[str, Any]:
+    """Poll one source until caught up; each page is stored with its cursor as it comes
+    (worker.sources.poll). New mentions → evaluate the topic, after the commits."""
+    from worker.sources.poll import poll_source
 
-    rt, now = get_runtime(), utcnow()
-    with rt.sessions() as session:
-        source = session.get(Source, source_id)
-        if source is None or not source.enabled:
-            return {"skipped": True}
-        query = Query(topic=source.topic, platform=source.platform, query=source.query)
-        cursor = dict(source.cursor or {})
-    try:
-        with make_client() as client:
-            page = get_connector(query.platform).fetch(client, query, cursor, now)
-    except SourceError as exc:
-        with rt.sessions.begin() as session:
-            record_poll_failure(
-                session,
-                source_id,
-                now,
-                str(exc),
-                permanent=exc.permanent,
-                retry_after_s=exc.retry_after_s,
-                poll_seconds=rt.config.topic(query.topic).poll_seconds,
-            )
-        log.warning("poll failed source=%s platform=%s error=%s", source_id, query.platform, exc)
-        return {"error": str(exc)}
-    from worker.serialize import page_to_json
-
-    app.send_task("ingest.page", args=[source_id, page_to_json(page), cursor, now.isoformat()])
-    if page.more:
-        app.send_task("sources.poll", args=[source_id])
-    return {"mentions": len(page.mentions), "not_modified": page.not_modified}
+    rt, now = get_runtime(), _now(now_iso)
+    result = poll_source(rt.sessions, rt.config, source_id, now)
+    if result is None:
+        return {"skipped": True}
+    log.info(
+        "polled source=%s platform=%s health=%s fetched=%d new=%d",
+        source_id,
+        result.platform,
+        result.health,
+        result.fetched,
+        result.new,
+    )
+    if result.new:
+        app.send_task("detect.evaluate", args=[result.topic, None])
+    return result.as_json()
 
 
 @app.task(name="ingest.page")

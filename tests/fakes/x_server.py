@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +44,7 @@ class XFake(PlatformFake):
     ) -> str:
         self._n += 1
         tid = str(1830000000000000000 + int(at.timestamp()) * 1000 + self._n)
-        uid = str(2244994945 + len(username))
+        uid = str(2244994945 + zlib.crc32(username.encode()) % 10_000_000)
         self.users[uid] = {
             "id": uid,
             "name": username.title(),
