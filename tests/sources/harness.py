@@ -3,6 +3,7 @@ the real `poll_source` into a real database, and reading back what was stored.""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ def make_config(
         return f'"{v}"' if isinstance(v, str) else str(v)
 
     lines = [f"[sources.{platform}]", *(f"{k} = {value(v)}" for k, v in table.items())]
-    qs = ", ".join(f'"{q}"' for q in queries)
+    qs = ", ".join(json.dumps(q) for q in queries)
     text = "\n".join(
         [
             *lines,

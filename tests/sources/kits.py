@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from tests.fakes.appstore_server import AppStoreFake
 from tests.fakes.bluesky_server import BlueskyFake
 from tests.fakes.hackernews_server import HackerNewsFake
 from tests.fakes.platform import PlatformFake
 from tests.fakes.reddit_server import RedditFake
 from tests.fakes.x_server import XFake
+from tests.fakes.youtube_server import YouTubeFake
 from tests.sources.harness import NOW
-from worker.sources import bluesky, hackernews, reddit, x
+from worker.sources import appstore, bluesky, hackernews, reddit, x, youtube
 
 #: Small pages so that paging is exercised with few posts (each fake honours the parameter).
 PAGE = 10
@@ -34,6 +36,8 @@ class Kit:
     queries: list[str] = field(default_factory=lambda: ["lumio"])
     #: The secret values, which must never appear in a detail.
     secrets: tuple[str, ...] = ()
+    #: How long after a refusal the budget is certainly back.
+    reset: timedelta = timedelta(hours=1)
 
 
 def bluesky_kit() -> Kit:
@@ -89,7 +93,37 @@ def hackernews_kit() -> Kit:
     )
 
 
+def youtube_kit() -> Kit:
+    fake = YouTubeFake(prefix="/google", key="AIza-test-key")
+    return Kit(
+        "youtube",
+        fake,
+        {"api_key_env": "YT_KEY"},
+        {"YT_KEY": "AIza-test-key"},
+        {"YT_KEY": "AIza-wrong-key"},
+        lambda i, at: fake.add(f"lumio post {i}", f"review number {i}", at=at),
+        secrets=("AIza-test-key", "AIza-wrong-key"),
+        # Over quota: until midnight Pacific (NOW is 05:00 in Los Angeles).
+        reset=timedelta(hours=20),
+    )
+
+
+def appstore_kit() -> Kit:
+    fake = AppStoreFake(prefix="/apple", page_size=PAGE)
+    return Kit(
+        "appstore",
+        fake,
+        {},
+        {},
+        {},
+        lambda i, at: fake.add("123456789", f"lumio post {i}", f"body {i}", at=at),
+        queries=["123456789"],
+    )
+
+
 KITS = {
+    "youtube": youtube_kit,
+    "appstore": appstore_kit,
     "bluesky": bluesky_kit,
     "reddit": reddit_kit,
     "x": x_kit,
@@ -103,6 +137,8 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reddit, "LIMIT", PAGE)
     monkeypatch.setattr(x, "PER_PAGE", PAGE)
     monkeypatch.setattr(hackernews, "HITS", PAGE)
+    monkeypatch.setattr(youtube, "MAX_RESULTS", PAGE)
+    monkeypatch.setattr(appstore, "PAGE_SIZE", PAGE)
     bluesky.forget_sessions()
     reddit.forget_tokens()
 
