@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 from alerts.channels.render import env
 from alerts.packets import build_packet, render_packet_html
+from alerts.push import push_router
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
 from alerts.tokens import TokenError, read_ack_token, read_view_token
 from worker.localtime import show
@@ -212,6 +213,8 @@ def create_app(
         with rt_of().sessions() as session:
             rows = list_incidents(session, open_only=True)
         return HTMLResponse(env().get_template("dashboard.html").render(incidents=rows))
+
+    app.include_router(push_router(rt_of, now_of))
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
