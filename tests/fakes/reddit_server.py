@@ -36,6 +36,8 @@ class RedditFake(PlatformFake):
         self.posts: list[dict[str, Any]] = []
         self.tokens: set[str] = set()
         self.used = 0
+        #: 100 queries a minute, averaged over the 10-minute window the headers describe.
+        self.limit = 1000
         self._n = 0
 
     @property
@@ -83,7 +85,7 @@ class RedditFake(PlatformFake):
 
     def _rl(self, remaining: float | None = None) -> dict[str, str]:
         now = int(self.now().timestamp())
-        left = max(0, 100 - self.used) if remaining is None else remaining
+        left = max(0, self.limit - self.used) if remaining is None else remaining
         return {
             "x-ratelimit-used": str(self.used),
             "x-ratelimit-remaining": f"{float(left):.1f}",

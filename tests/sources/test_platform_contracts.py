@@ -151,7 +151,7 @@ def test_reddit_remaining_as_a_float_and_reset_in_seconds_fill_the_budget(
     once(db, reddit)
     with db() as s:
         (b,) = s.query(SourceBudget).all()
-    assert b.remaining == 99 and b.limit == 100
+    assert b.remaining == 999 and b.limit == 1000
     window_end = NOW + timedelta(seconds=600 - int(NOW.timestamp()) % 600)
     assert b.reset_at == window_end
 

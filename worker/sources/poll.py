@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import Config
 from worker.ingest import ingest_page
 from worker.sources import get_connector
-from worker.sources.base import OK, RATE_LIMITED, SourceError
+from worker.sources.base import OK, RATE_LIMITED, Query, SourceError
 from worker.sources.budget import Budget, observe, take
 from worker.sources.http import make_client
 from worker.sources.schedule import (
@@ -95,8 +95,6 @@ def poll_source(
             return None
         topic, platform, text = source.topic, source.platform, source.query
         cursor: dict[str, Any] = dict(source.cursor or {})
-    from worker.sources.base import Query
-
     query = Query(topic=topic, platform=platform, query=text)
     connector = get_connector(platform)
     ctx = context_for(config, platform, env)
