@@ -170,7 +170,7 @@ def record_poll_success(
     source.polls_ok += 1
     source.mentions_total += new
     if next_poll_at is not None:
-        source.next_poll_at = max(next_poll_at, source.next_poll_at or next_poll_at)
+        source.next_poll_at = next_poll_at
 
 
 def record_poll_failure(
