@@ -169,11 +169,10 @@ def poll_source(
                     exc,
                 )
                 return result(exc.health, str(exc))
-            if budget is not None and page.rate_limit is not None:
-                with sessions.begin() as session:
-                    observe(session, budget, page.rate_limit, now)
             try:
                 with sessions.begin() as session:
+                    if budget is not None and page.rate_limit is not None:
+                        observe(session, budget, page.rate_limit, now)
                     stored = _store(session, source_id, cursor, page, now, config, crisis_terms)
             except _CursorMoved:
                 log.info("poll source=%s: cursor moved by another poll; stopping", source_id)

@@ -17,6 +17,7 @@ import random
 import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -60,28 +61,39 @@ def next_slot(now: datetime, interval: float, phase: float) -> datetime:
     return datetime.fromtimestamp(phase + k * interval, UTC)
 
 
-def poll_intervals(session: Session, config: Config, sources: list[Source]) -> dict[int, float]:
-    """Seconds between polls of each source: the topic's `poll_seconds`, stretched where a
-    budget tocsin keeps itself would not last (each source gets its share of the window)."""
+def _budget(config: Config, s: Source) -> Any:
     from worker.sources import CONNECTORS
     from worker.sources.settings import context_for
 
-    enabled = session.scalars(select(Source).where(Source.enabled.is_(True))).all()
-    budgets = {}
-    for s in enabled:
-        conn = CONNECTORS.get(s.platform)
-        budget_of = getattr(conn, "budget", None)
-        if budget_of is not None:
-            budgets[s.id] = budget_of(
-                Query(s.topic, s.platform, s.query), context_for(config, s.platform)
-            )
-    sharing = Counter(b.key for b in budgets.values() if b is not None)
+    budget_of = getattr(CONNECTORS.get(s.platform), "budget", None)
+    if budget_of is None:
+        return None
+    return budget_of(Query(s.topic, s.platform, s.query), context_for(config, s.platform))
+
+
+def poll_intervals(session: Session, config: Config, sources: list[Source]) -> dict[int, float]:
+    """Seconds between polls of each source: the topic's `poll_seconds`, stretched where a
+    budget tocsin keeps itself would not last (each source gets its share of the window).
+
+    Only the sources on such a budget (YouTube, Hacker News) look at the others sharing it, and
+    only on their own platform, so a tick costs what it claims, not the whole table."""
+    budgets = {s.id: _budget(config, s) for s in sources}
+    kept = {b.key for b in budgets.values() if b is not None and b.limit and b.window}
+    sharing: Counter[str] = Counter()
+    if kept:
+        platforms = {s.platform for s in sources if budgets[s.id] is not None}
+        for other in session.scalars(
+            select(Source).where(Source.enabled.is_(True), Source.platform.in_(platforms))
+        ):
+            b = _budget(config, other)
+            if b is not None and b.key in kept:
+                sharing[b.key] += 1
     out = {}
     for s in sources:
         interval = float(config.topic(s.topic).poll_seconds)
         b = budgets.get(s.id)
-        if b is not None and b.limit and b.window_seconds:
-            interval = max(interval, b.window_seconds * sharing[b.key] / b.limit)
+        if b is not None and b.key in kept and b.window_seconds:
+            interval = max(interval, b.window_seconds * max(1, sharing[b.key]) / b.limit)
         out[s.id] = interval
     return out
 
