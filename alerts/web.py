@@ -23,6 +23,7 @@ from alerts.api_incidents import incidents_router, oncall_rows
 from alerts.channels.render import env
 from alerts.integrations import router as integrations_router
 from alerts.packets import build_packet, render_packet_html
+from alerts.push import push_router
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
 from alerts.tokens import TokenError, read_ack_token, read_view_token
 from worker.localtime import show
@@ -219,6 +220,8 @@ def create_app(
         return HTMLResponse(
             env().get_template("dashboard.html").render(incidents=rows, oncall=oncall)
         )
+
+    app.include_router(push_router(rt_of, now_of))
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

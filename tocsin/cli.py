@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("score-text", "score the sentiment of one text a line on stdin"),
         ("detect-series", "run the volume detector over a count series CSV"),
         ("backtest", "replay history and report the alerts thresholds would raise"),
+        ("poll", "poll every source once until caught up (--once [--topic T] --json)"),
+        ("sources", "each source's health, last success, next poll and budget"),
+        ("export", "export stored mentions as Mentions JSONL"),
     ):
         sub.add_parser(name, help=helptext, add_help=False)
     sub.add_parser(
@@ -158,6 +161,9 @@ _DELEGATED = {
     "reassign": ("tocsin.incident_cli", "reassign_main"),
     "oncall": ("tocsin.incident_cli", "oncall_main"),
     "notify": ("tocsin.notify_cli", "notify_main"),
+    "poll": ("tocsin.sources_cli", "poll_main"),
+    "sources": ("tocsin.sources_cli", "sources_main"),
+    "export": ("tocsin.sources_cli", "export_main"),
 }
 
 

@@ -115,6 +115,8 @@ class Config:
     bucket_minutes: int = 5
     #: Schedules and people's quiet hours (worker.oncall_config; used by alerts.schedules).
     oncall: OnCall = field(default_factory=OnCall)
+    #: `[sources.NAME]` platform settings (worker.sources.settings); empty means all defaults.
+    sources: Mapping[str, Any] = field(default_factory=dict)
 
     def resolve(self, target: str) -> list[Person]:
         """The people a step target means: a person id, or every member of a group."""
@@ -426,7 +428,10 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(path, "", f"not valid TOML: {msg}", line) from None
     _unknown(
-        ctx, data, {"tocsin", "topics", "people", "groups", "policies", "channels", "schedules"}, ""
+        ctx,
+        data,
+        {"tocsin", "topics", "people", "groups", "policies", "channels", "schedules", "sources"},
+        "",
     )
     general = _table(ctx, data.get("tocsin"), "tocsin")
     _unknown(ctx, general, {"timezone", "bucket_minutes"}, "tocsin")
@@ -473,6 +478,9 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
                 people[stand_in.id] = stand_in
                 groups[stand_in.id] = (stand_in.id,)
     channels = _channels(ctx, data.get("channels"))
+    from worker.sources.settings import parse_sources
+
+    sources = parse_sources(ctx, data.get("sources"))
 
     # Cross-references: every name used must be defined, so a typo fails now, not at 3 a.m.
     for t in topics.values():
@@ -511,6 +519,7 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         timezone=timezone,
         bucket_minutes=int(bucket),
         oncall=oncall,
+        sources=sources,
     )
 
 

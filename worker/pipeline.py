@@ -1,21 +1,20 @@
 """The listening side's database steps, shared by the Celery tasks and the offline replay.
 
-- `sync_sources`: make the sources table match the topics' queries in tocsin.toml.
-- `claim_due_sources` / `record_poll_failure`: the durable polling schedule (a column per source).
+- `sync_sources`, `claim_due_sources`, `record_poll_failure`, `source_health`: the polling
+  schedule and source health, kept in `worker.sources.schedule` and re-exported here.
 - `load_series` + `evaluate_topic`: bucket series → detectors → stored signals (new ids returned,
   for the caller to hand to the alerts side by task name after commit).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -24,113 +23,34 @@ from worker.detection.core import DetectionSettings, volume_state
 from worker.detection.series import VolumeState
 from worker.ingest import bucket_start
 from worker.model import Bucket, Mention, Signal
+from worker.sources.schedule import (
+    claim_due_sources,
+    record_poll_failure,
+    source_health,
+    sync_sources,
+)
 from worker.storage.dialect import insert_for, prebuilt
 from worker.storage.models import (
     BucketRow,
     MentionRow,
-    PollRow,
     SignalRow,
-    Source,
     TopicState,
     VolumeStateRow,
 )
 from worker.storage.queries import MENTION_COLUMNS, mention_from_row
 from worker.topic_series import SeriesCache
 
+__all__ = [
+    "claim_due_sources",
+    "evaluate_topic",
+    "load_series",
+    "record_poll_failure",
+    "source_health",
+    "store_signals",
+    "sync_sources",
+]
+
 HISTORY = timedelta(days=28)
-
-
-def sync_sources(session: Session, config: Config) -> list[int]:
-    """Insert a source row per (topic, platform, query) in the config; disable the rest."""
-    wanted = {
-        (t.name, platform, q)
-        for t in config.topics.values()
-        for platform, queries in t.queries.items()
-        for q in queries
-    }
-    existing = {(s.topic, s.platform, s.query): s for s in session.scalars(select(Source))}
-    for key, source in existing.items():
-        source.enabled = key in wanted
-    for topic, platform, query in sorted(wanted - existing.keys()):
-        session.add(Source(topic=topic, platform=platform, query=query, cursor={}, enabled=True))
-    session.flush()
-    return [s.id for s in session.scalars(select(Source).where(Source.enabled.is_(True)))]
-
-
-def claim_due_sources(
-    session: Session, config: Config, now: datetime, *, limit: int = 50
-) -> list[int]:
-    """Claim sources whose poll is due by pushing `next_poll_at` one interval ahead.
-
-    The conditional UPDATE is the claim: of two beat ticks racing, only the one whose UPDATE changed
-    the row enqueues the poll, so a source is never polled twice for the same slot.
-    """
-    due = session.scalars(
-        select(Source)
-        .where(
-            Source.enabled.is_(True),
-            or_(Source.next_poll_at.is_(None), Source.next_poll_at <= now),
-        )
-        .limit(limit)
-    ).all()
-    claimed = []
-    for s in due:
-        interval = config.topic(s.topic).poll_seconds
-        result = session.execute(
-            update(Source)
-            .where(
-                Source.id == s.id,
-                or_(Source.next_poll_at.is_(None), Source.next_poll_at == s.next_poll_at),
-            )
-            .values(next_poll_at=now + timedelta(seconds=interval), last_polled_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(s.id)
-    return claimed
-
-
-def record_poll_failure(
-    session: Session,
-    source_id: int,
-    now: datetime,
-    error: str,
-    *,
-    permanent: bool,
-    retry_after_s: float | None,
-    poll_seconds: int,
-    health: str = "unavailable",
-) -> None:
-    """Mark a source unhealthy and push its next poll back (Retry-After, else exponential backoff).
-
-    The poll is logged in `source_polls` with its health word, so a failure is never shown as ok.
-    """
-    source = session.get(Source, source_id)
-    if source is None:
-        return
-    session.add(
-        PollRow(
-            source_id=source.id,
-            topic=source.topic,
-            platform=source.platform,
-            at=now,
-            health=health,
-            detail=error[:2000],
-        )
-    )
-    source.consecutive_failures += 1
-    source.last_error = error[:2000]
-    # One transient failure is noise; a source is "down" (which silences its silence detector and
-    # shows in the weekly proof-of-watch) after three in a row, or at once for a permanent error.
-    source.healthy = not permanent and source.consecutive_failures < 3
-    if retry_after_s is not None:
-        delay = retry_after_s
-    else:
-        backoff = poll_seconds * 2 ** min(source.consecutive_failures, 5)
-        delay = min(backoff, 3600) * (0.9 + 0.2 * random.random())
-    if permanent:
-        delay = max(delay, 3600)
-    source.next_poll_at = now + timedelta(seconds=delay)
 
 
 def load_series(
@@ -214,8 +134,6 @@ _STATES = select(
     _T.evaluated_at,
     _T.last_mention_at,
 )
-_S = Source.__table__.c
-_HEALTH = select(_S.platform, _S.healthy).where(_S.topic == bindparam("topic"), _S.enabled)
 
 
 def recent_mentions(
@@ -226,14 +144,6 @@ def recent_mentions(
         _RECENT, {"topic": topic, "since": since, "until": until, "limit": limit}
     ).all()
     return [mention_from_row(r) for r in rows]
-
-
-def source_health(session: Session, topic: str) -> dict[str, bool]:
-    """Per platform: is at least one of the topic's sources healthy?"""
-    health: dict[str, bool] = {}
-    for platform, healthy in session.execute(_HEALTH, {"topic": topic}):
-        health[platform] = health.get(platform, False) or bool(healthy)
-    return health
 
 
 def _jsonable(value: Any) -> Any:

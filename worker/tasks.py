@@ -24,8 +24,8 @@ log = get_logger("tocsin.worker")
 
 
 def poll_due(ctx: Context, now: datetime) -> int:
-    """Claim due sources and send one poll for each."""
-    from worker.pipeline import claim_due_sources, sync_sources
+    """Claim due sources (spread over their interval) and send one poll for each."""
+    from worker.sources.schedule import claim_due_sources, sync_sources
 
     if not ctx.online:
         return 0
@@ -38,40 +38,23 @@ def poll_due(ctx: Context, now: datetime) -> int:
 
 
 def poll(ctx: Context, now: datetime, source_id: int) -> dict[str, Any]:
-    """Fetch one page from a source and hand it to ingest (the cursor moves only there)."""
-    from worker.pipeline import record_poll_failure
-    from worker.serialize import page_to_json
-    from worker.sources import SourceError, get_connector
-    from worker.sources.base import Query
-    from worker.sources.http import make_client
-    from worker.storage.models import Source
+    """Poll one source until caught up; each page is stored with its cursor as it comes
+    (worker.sources.poll). New mentions: evaluate the topic, after the commits."""
+    from worker.sources.poll import poll_source
 
-    with ctx.sessions() as session:
-        source = session.get(Source, source_id)
-        if source is None or not source.enabled:
-            return {"skipped": True}
-        query = Query(topic=source.topic, platform=source.platform, query=source.query)
-        cursor = dict(source.cursor or {})
-    try:
-        with make_client() as client:
-            page = get_connector(query.platform).fetch(client, query, cursor, now)
-    except SourceError as exc:
-        with ctx.sessions.begin() as session:
-            record_poll_failure(
-                session,
-                source_id,
-                now,
-                str(exc),
-                permanent=exc.permanent,
-                retry_after_s=exc.retry_after_s,
-                poll_seconds=ctx.config.topic(query.topic).poll_seconds,
-            )
-        log.warning("poll failed", platform=query.platform, error=str(exc)[:300])
-        return {"error": str(exc)}
-    ctx.send("ingest.page", [source_id, page_to_json(page), cursor], now)
-    if page.more:
-        ctx.send("sources.poll", [source_id], now)
-    return {"mentions": len(page.mentions), "not_modified": page.not_modified}
+    result = poll_source(ctx.sessions, ctx.config, source_id, now)
+    if result is None:
+        return {"skipped": True}
+    log.info(
+        "polled",
+        platform=result.platform,
+        health=result.health,
+        fetched=result.fetched,
+        new=result.new,
+    )
+    if result.new:
+        ctx.send("detect.evaluate", [result.topic], now)
+    return result.as_json()
 
 
 def ingest_page(

@@ -21,7 +21,7 @@ import feedparser
 import httpx
 
 from worker.model import Mention, Page
-from worker.sources.base import PayloadError, Query, SourceError
+from worker.sources.base import PayloadError, Query, SourceContext, SourceError
 from worker.sources.http import get, raise_for_status
 
 SEEN_MAX = 500
@@ -50,7 +50,12 @@ class RSSConnector:
     platform = "rss"
 
     def fetch(
-        self, client: httpx.Client, query: Query, cursor: Mapping[str, Any], now: datetime
+        self,
+        client: httpx.Client,
+        query: Query,
+        cursor: Mapping[str, Any],
+        now: datetime,
+        ctx: SourceContext | None = None,
     ) -> Page:
         url = str(cursor.get("url") or query.query)
         headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9"}

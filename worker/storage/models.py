@@ -85,6 +85,32 @@ class Source(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     polls_ok: Mapped[int] = mapped_column(Integer, default=0)
     mentions_total: Mapped[int] = mapped_column(Integer, default=0)
+    #: The last poll's health word (ok, rate_limited, auth_failed, unavailable, bad_response);
+    #: None until the first poll.
+    health: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class SourceBudget(Base):
+    """One platform budget shared by every source that uses the same credentials.
+
+    Header-read budgets (Mastodon, Bluesky, Reddit, X) keep what the platform said last
+    (`remaining` until `reset_at`), counted down locally between answers. Self-kept budgets
+    (Hacker News per hour, YouTube per Pacific day) count `spent` in the window starting at
+    `window_start`. `blocked_until` is set by a refusal (429, quota exceeded): no request is
+    made before it.
+    """
+
+    __tablename__ = "source_budgets"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    remaining: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reset_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    window_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    spent: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class PollRow(Base):
