@@ -82,30 +82,58 @@ def ingest_page(
     page: dict[str, Any],
     expected_cursor: dict[str, Any],
     now_iso: str | None = None,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Store a fetched page and advance the source's cursor, in one transaction."""
+    from sqlalchemy.exc import OperationalError, StatementError
+
     from worker.ingest import ingest_page as ingest
+    from worker.normalize import split_storable, storage_reason
+    from worker.pipeline import record_poll_failure
     from worker.serialize import page_from_json
     from worker.storage.models import Source
 
     rt, now = get_runtime(), _now(now_iso)
     parsed = page_from_json(page)
-    with rt.sessions.begin() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            return {"stored": 0}
-        topic = rt.config.topic(source.topic)
-        result = ingest(
-            session,
-            parsed.mentions,
-            now,
-            bucket_seconds=rt.config.bucket_minutes * 60,
-            topic=topic.name,
-            source_id=source_id,
-            expected_cursor=expected_cursor,
-            new_cursor=parsed.cursor,
-            crisis_terms=topic.detection_settings().all_crisis_terms,
-        )
+    # One bad entry never costs the others: refused ones are reported and the rest stored.
+    mentions, rejected = split_storable(parsed.mentions)
+    for r in rejected:
+        log.warning("skipped source=%s entry %s", source_id, r)
+    try:
+        with rt.sessions.begin() as session:
+            source = session.get(Source, source_id)
+            if source is None:
+                return {"stored": 0}
+            topic = rt.config.topic(source.topic)
+            result = ingest(
+                session,
+                mentions,
+                now,
+                bucket_seconds=rt.config.bucket_minutes * 60,
+                topic=topic.name,
+                source_id=source_id,
+                expected_cursor=expected_cursor,
+                new_cursor=parsed.cursor,
+                crisis_terms=topic.detection_settings().all_crisis_terms,
+            )
+    except (StatementError, ValueError, OverflowError) as exc:
+        if isinstance(exc, OperationalError):
+            raise  # the database is unreachable: retried by the next poll, not the page's fault
+        # The page could not be stored: the cursor stays put, and the source says why.
+        reason = f"ingest failed: {storage_reason(exc)}"
+        with rt.sessions.begin() as session:
+            source = session.get(Source, source_id)
+            record_poll_failure(
+                session,
+                source_id,
+                now,
+                reason,
+                permanent=False,
+                retry_after_s=None,
+                poll_seconds=rt.config.topic(source.topic).poll_seconds if source else 300,
+                health="bad_response",
+            )
+        log.warning("ingest failed source=%s %s", source_id, reason)
+        return {"stored": 0, "error": reason}
     log.info(
         "ingested source=%s stored=%d duplicates=%d", source_id, result.stored, result.duplicates
     )
