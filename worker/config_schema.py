@@ -1,0 +1,535 @@
+"""The one schema of `tocsin.toml` (pydantic), and the mapping of its errors to one-line messages.
+
+1. `RootModel` checks every key's type and range (strict: `true` is not a number, `"x"` is not a
+   number, `inf` is not a delay, `42` is not a name); unknown keys are errors.
+2. Extra sections and channel types come from the registries in `worker.config`
+   (`SECTIONS`, `CHANNEL_MODELS`), so other modules plug their own models in with one line.
+3. Cross-references (policy, group, person and channel names) are checked after the schema.
+4. The first problem becomes a `ConfigError`: ``FILE:LINE: key.path: what is wrong``, the line
+   found by `KeyLines`, which remembers on which line each key of the TOML text was written.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import fields as dc_fields
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from worker.config import (
+    CHANNEL_MODELS,
+    DEFAULT_POLICY,
+    SECTIONS,
+    SENSITIVITIES,
+    Channel,
+    Config,
+    ConfigError,
+    Person,
+    Policy,
+    Step,
+    Topic,
+    default_config,
+    default_policy,
+)
+
+#: Person, group, policy and channel names end up in file names, URLs and log lines.
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$"
+#: The longest delay a policy may state (a year): longer ones overflow date arithmetic anyway.
+MAX_MINUTES = 525_600.0
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Name = Annotated[str, Field(strict=True, pattern=NAME_PATTERN)]
+Text = Annotated[str, Field(strict=True, min_length=1, max_length=500)]
+Names = Annotated[list[Name], BeforeValidator(_listify), Field(min_length=1)]
+Texts = Annotated[list[Text], BeforeValidator(_listify)]
+Minutes = Annotated[float, Field(strict=True, ge=0, le=MAX_MINUTES, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class GeneralModel(_Model):
+    timezone: Text = "UTC"
+    bucket_minutes: Annotated[int, Field(strict=True)] = 5
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception:
+            raise PydanticCustomError("zone", "unknown time zone {v}", {"v": repr(value)}) from None
+        return value
+
+    @field_validator("bucket_minutes")
+    @classmethod
+    def _bucket(cls, value: int) -> int:
+        if value not in (1, 5, 10, 15, 30, 60):
+            raise PydanticCustomError("bucket", "must be one of 1, 5, 10, 15, 30, 60")
+        return value
+
+
+def _threshold_model() -> type[BaseModel]:
+    """Every detector setting, typed as `DetectionSettings` declares it, all optional."""
+    from worker.detection.core import DetectionSettings
+
+    hints = typing.get_type_hints(DetectionSettings)
+    spec: dict[str, Any] = {}
+    for f in dc_fields(DetectionSettings):
+        hint = hints[f.name]
+        if hint is int:
+            gt = 0 if f.name.endswith(("_minutes", "_seconds", "_days", "_rank")) else None
+            ftype: Any = Annotated[int, Field(strict=True, ge=0, gt=gt)]
+        elif hint is float:
+            lt = 1 if f.name == "alpha" else None
+            gt = 0 if f.name in ("alpha", "warmup_hours", "min_ratio") else None
+            ftype = Annotated[float, Field(strict=True, ge=0, gt=gt, lt=lt, allow_inf_nan=False)]
+        else:  # the crisis-term tuples
+            ftype = Texts
+        spec[f.name] = (ftype | None, None)
+    return create_model("ThresholdsModel", __base__=_Model, **spec)
+
+
+ThresholdsModel = _threshold_model()
+
+
+def _platform(value: str) -> str:
+    from worker.sources import CONNECTORS
+
+    if value not in CONNECTORS:
+        known = ", ".join(sorted(CONNECTORS))
+        raise PydanticCustomError("platform", "unknown platform (known: {k})", {"k": known})
+    return value
+
+
+Platform = Annotated[str, Field(strict=True), AfterValidator(_platform)]
+
+
+class TopicModel(_Model):
+    name: Annotated[str, Field(strict=True, pattern=r"^[A-Za-z0-9_.-]{1,100}$")]
+    display_name: Annotated[str, Field(strict=True, min_length=1, max_length=200)] | None = None
+    queries: dict[Platform, Annotated[list[Text], BeforeValidator(_listify)]] = {}
+    sensitivity: Annotated[str, Field(strict=True)] = "balanced"
+    thresholds: ThresholdsModel = ThresholdsModel()  # type: ignore[valid-type]
+    crisis_terms: Texts = []
+    policy: Name = DEFAULT_POLICY
+    poll_seconds: Annotated[float, Field(strict=True, ge=30, le=86_400, allow_inf_nan=False)] = 300
+
+    @field_validator("sensitivity")
+    @classmethod
+    def _sensitivity(cls, value: str) -> str:
+        if value not in SENSITIVITIES:
+            raise PydanticCustomError(
+                "sensitivity", "must be one of fewer, balanced, more (got {v})", {"v": repr(value)}
+            )
+        return value
+
+
+class PersonModel(_Model):
+    name: Text | None = None
+    email: (
+        Annotated[str, Field(strict=True, pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)] | None
+    ) = None
+    phone: Annotated[str, Field(strict=True, pattern=r"^\+?[0-9 ().-]{3,30}$")] | None = None
+    role: Annotated[str, Field(strict=True, max_length=200)] = ""
+
+
+class StepModel(_Model):
+    after_minutes: Minutes = 0
+    notify: Names
+    channels: Names = ["console"]
+    role: Annotated[str, Field(strict=True, max_length=100)] | None = None
+
+
+class PolicyModel(_Model):
+    steps: Annotated[list[StepModel], Field(min_length=1)]
+    severe_at: Annotated[int, Field(strict=True, ge=0, le=4)] = 1
+    repeat_minutes: Minutes = 0
+    auto_resolve_minutes: Minutes = 120
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered(cls, steps: list[StepModel]) -> list[StepModel]:
+        times = [s.after_minutes for s in steps]
+        if times != sorted(times):
+            raise PydanticCustomError("order", "steps must be in time order of after_minutes")
+        return steps
+
+
+class ConsoleChannelModel(_Model):
+    pass
+
+
+class SmtpChannelModel(_Model):
+    host: Text
+    port: Annotated[int, Field(strict=True, ge=1, le=65_535)] = 25
+    from_: Annotated[str, Field(alias="from", strict=True, pattern=r"^[^@\s]+@[^@\s]+$")]
+    starttls: Annotated[bool, Field(strict=True)] = False
+    ssl: Annotated[bool, Field(strict=True)] = False
+    username_env: Text | None = None
+    password_env: Text | None = None
+    timeout: Annotated[float, Field(strict=True, gt=0, le=300, allow_inf_nan=False)] | None = None
+
+
+class WebhookChannelModel(_Model):
+    url: Annotated[str, Field(strict=True, pattern=r"^https?://[^\s]+$", max_length=2000)]
+    secret_env: Text | None = None
+    timeout: Annotated[float, Field(strict=True, gt=0, le=300, allow_inf_nan=False)] | None = None
+
+
+class RootModel(_Model):
+    tocsin: GeneralModel = GeneralModel()
+    topics: list[TopicModel] = []
+    people: dict[Name, PersonModel] = {}
+    groups: dict[Name, Names] = {}
+    policies: dict[Name, PolicyModel] = {}
+    # Checked per type against CHANNEL_MODELS (see `_channels`), so the error names the key.
+    channels: dict[Name, dict[str, Any]] = {}
+
+
+def _load(ref: str) -> type[BaseModel]:
+    module, _, name = ref.partition(":")
+    model = getattr(importlib.import_module(module), name)
+    assert isinstance(model, type) and issubclass(model, BaseModel), ref
+    return model
+
+
+# --- where a key was written -----------------------------------------------------------------
+
+_HEADER = re.compile(r"^\[\[?\s*(.+?)\s*\]\]?$")
+_ASSIGN = re.compile(
+    r"""^((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    parts = re.findall(r"""\s*("[^"]*"|'[^']*'|[^.]+)\s*(?:\.|$)""", key)
+    return tuple(p.strip().strip("\"'") for p in parts)
+
+
+class KeyLines:
+    """On which line each key path of a TOML text was written (arrays of tables get an index)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.index: dict[tuple[str | int, ...], int] = {}
+        counters: dict[tuple[str, ...], int] = {}
+        table: tuple[str | int, ...] = ()
+        for no, raw in enumerate(self.lines, start=1):
+            line = raw.strip()
+            header = _HEADER.match(line) if line.startswith("[") else None
+            if header:
+                path = _split_key(header.group(1))
+                if line.startswith("[["):
+                    counters[path] = counters.get(path, -1) + 1
+                table = self._resolve(path, counters)
+                self.index.setdefault(table, no)
+                continue
+            assign = _ASSIGN.match(line)
+            if assign:
+                self.index.setdefault((*table, *_split_key(assign.group(1))), no)
+
+    @staticmethod
+    def _resolve(
+        path: tuple[str, ...], counters: Mapping[tuple[str, ...], int]
+    ) -> tuple[str | int, ...]:
+        out: list[str | int] = []
+        for i, part in enumerate(path):
+            out.append(part)
+            if path[: i + 1] in counters:
+                out.append(counters[path[: i + 1]])
+        return tuple(out)
+
+    def line_of(self, loc: Sequence[str | int]) -> int | None:
+        """The line of `loc`, else of its longest written prefix, refined inside inline values."""
+        loc = tuple(loc)
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in self.index:
+                line = self.index[loc[:n]]
+                rest = loc[n:]
+                return self._refine(line, rest) if rest else line
+        return None
+
+    def _refine(self, line: int, rest: tuple[str | int, ...]) -> int:
+        """Inside an inline array/table (`steps = [{ after_minutes = … }, …]`): the n-th line
+        after `line` that names the last key, n being the array index just after the prefix."""
+        keys = [k for k in rest if isinstance(k, str)]
+        if not keys:
+            return line
+        nth = rest[0] + 1 if isinstance(rest[0], int) else 1
+        pattern = re.compile(rf"(^|[\s{{,]){re.escape(keys[-1])}\s*=")
+        seen = 0
+        for i in range(line - 1, len(self.lines)):
+            seen += len(pattern.findall(self.lines[i]))
+            if seen >= nth:
+                return i + 1
+        return line
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _key(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "string_type": "must be a string, got {input}",
+    "int_type": "must be an integer, got {input}",
+    "float_type": "must be a number, got {input}",
+    "bool_type": "must be true or false, got {input}",
+    "list_type": "must be a list, got {input}",
+    "dict_type": "must be a table, got {input}",
+    "model_type": "must be a table, got {input}",
+    "model_attributes_type": "must be a table, got {input}",
+    "finite_number": "must be a finite number, got {input}",
+    "string_pattern_mismatch": "not a valid name: {input} (use letters, digits, '-', '_' or '.')",
+    "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long ({input})",
+}
+
+
+_PATTERN_WORDS = {
+    "email": "not an e-mail address",
+    "from": "not an e-mail address",
+    "url": "must be an http:// or https:// URL",
+    "phone": "not a phone number",
+}
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    last = err["loc"][-1] if err["loc"] else None
+    if kind == "string_pattern_mismatch" and last in _PATTERN_WORDS:
+        return f"{_PATTERN_WORDS[str(last)]}, got {_show(value)}"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        op = {
+            "greater_than_equal": "≥",
+            "greater_than": ">",
+            "less_than_equal": "≤",
+            "less_than": "<",
+        }[kind]
+        bound = next(iter(ctx.values()))
+        return f"must be {op} {bound:g}, got {_show(value)}"
+    if kind in _MESSAGES:
+        return _MESSAGES[kind].format(input=_show(value))
+    if kind == "float_parsing" and isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {_show(value)}"
+    return str(err.get("msg", "not valid")).removeprefix("Value error, ")
+
+
+def _unknown_key_hint(loc: tuple[str | int, ...]) -> str:
+    """The keys allowed where an unknown one was found."""
+    model: Any = RootModel
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            model = _inner_model(model) if isinstance(part, str) else model
+            continue
+        model = _inner_model(info.annotation)
+    names = sorted((f.alias or n) for n, f in getattr(model, "model_fields", {}).items())
+    return f" (expected one of: {', '.join(names)})" if names else ""
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _fail(lines: KeyLines, path: str, loc: Sequence[str | int], message: str) -> ConfigError:
+    return ConfigError(path, _key(loc), message, lines.line_of(loc))
+
+
+def _from_validation(
+    lines: KeyLines, path: str, exc: ValidationError, prefix: tuple[str | int, ...] = ()
+) -> ConfigError:
+    err = exc.errors(include_url=False)[0]
+    loc = (*prefix, *(p for p in err["loc"] if p != "[key]"))
+    message = _message(err)
+    if err["type"] == "extra_forbidden":
+        message += _unknown_key_hint(tuple(loc))
+    elif "[key]" in err["loc"] and err["type"] == "string_pattern_mismatch":
+        message = f"not a valid name: {_show(loc[-1])} (use letters, digits, '-', '_' or '.')"
+    return _fail(lines, path, loc, message)
+
+
+# --- the schema, then cross-references, then plain dataclasses -------------------------------
+
+
+def validate(data: Mapping[str, Any], text: str, path: str) -> Config:
+    lines = KeyLines(text)
+    data = dict(data)
+    extra = {k: data.pop(k) for k in list(data) if k in SECTIONS}
+    try:
+        root = RootModel.model_validate(data)
+    except ValidationError as exc:
+        raise _from_validation(lines, path, exc) from None
+    sections: dict[str, Any] = {}
+    for key, raw in extra.items():
+        try:
+            sections[key] = _load(SECTIONS[key]).model_validate(raw)
+        except ValidationError as exc:
+            raise _from_validation(lines, path, exc, (key,)) from None
+    for name, raw in root.channels.items():
+        ctype = raw.get("type")
+        if ctype not in CHANNEL_MODELS:
+            raise _fail(
+                lines,
+                path,
+                ("channels", name, "type"),
+                f"must be one of {', '.join(CHANNEL_MODELS)} (got {_show(ctype)})",
+            )
+        try:
+            _load(CHANNEL_MODELS[ctype]).model_validate(
+                {k: v for k, v in raw.items() if k != "type"}
+            )
+        except ValidationError as exc:
+            raise _from_validation(lines, path, exc, ("channels", name)) from None
+    return _build(root, sections, lines, path)
+
+
+def _build(root: RootModel, sections: dict[str, Any], lines: KeyLines, path: str) -> Config:
+    topics: dict[str, Topic] = {}
+    for i, t in enumerate(root.topics):
+        if t.name in topics:
+            raise _fail(lines, path, ("topics", i, "name"), f"topic {t.name!r} is defined twice")
+        thresholds = t.thresholds.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+        topic = Topic(
+            name=t.name,
+            display_name=t.display_name or t.name,
+            queries={p: tuple(q) for p, q in t.queries.items()},
+            sensitivity=t.sensitivity,
+            thresholds=thresholds,
+            crisis_terms=tuple(t.crisis_terms),
+            policy=t.policy,
+            poll_seconds=int(t.poll_seconds),
+        )
+        try:  # what the schema cannot see: combinations the detector refuses
+            topic.detection_settings()
+        except (TypeError, ValueError) as exc:
+            raise _fail(lines, path, ("topics", i, "thresholds"), str(exc)) from None
+        topics[t.name] = topic
+    people = {
+        pid: Person(id=pid, name=p.name or pid, email=p.email, phone=p.phone, role=p.role)
+        for pid, p in root.people.items()
+    }
+    groups = {g: tuple(members) for g, members in root.groups.items()}
+    for g, members in groups.items():
+        for member in members:
+            if member not in people:
+                raise _fail(
+                    lines,
+                    path,
+                    ("groups", g),
+                    f"unknown person {member!r} (define [people.{member}])",
+                )
+    policies = {
+        name: Policy(
+            name=name,
+            steps=tuple(
+                Step(
+                    after_minutes=float(s.after_minutes),
+                    notify=tuple(s.notify),
+                    channels=tuple(s.channels),
+                    role=s.role if s.role is not None else ("on-call" if j == 0 else "leadership"),
+                )
+                for j, s in enumerate(p.steps)
+            ),
+            severe_at=p.severe_at,
+            repeat_minutes=float(p.repeat_minutes),
+            auto_resolve_minutes=float(p.auto_resolve_minutes),
+        )
+        for name, p in root.policies.items()
+    }
+    if DEFAULT_POLICY not in policies:
+        policies[DEFAULT_POLICY] = default_policy()
+        # The built-in policy pages the groups "oncall" then "leadership". Where the file does not
+        # define them, stand-ins on the console channel keep a minimal config runnable.
+        for stand_in in default_config().people.values():
+            if stand_in.id not in groups and stand_in.id not in people:
+                people[stand_in.id] = stand_in
+                groups[stand_in.id] = (stand_in.id,)
+    channels = {"console": Channel("console", "console")}
+    for name, raw in root.channels.items():
+        channels[name] = Channel(
+            name, str(raw["type"]), {k: v for k, v in raw.items() if k != "type"}
+        )
+
+    # Cross-references: every name used must be defined, so a typo fails now, not at 3 a.m.
+    for i, t in enumerate(root.topics):
+        if t.policy not in policies:
+            err = ConfigError(
+                path,
+                f"topics.{t.name}.policy",
+                f"unknown policy {t.policy!r}",
+                lines.line_of(("topics", i, "policy")),
+            )
+            raise err
+    for p in policies.values():
+        for j, step in enumerate(p.steps):
+            loc: tuple[str | int, ...] = ("policies", p.name, "steps", j)
+            for target in step.notify:
+                if target not in people and target not in groups:
+                    raise _fail(
+                        lines, path, (*loc, "notify"), f"unknown person or group {target!r}"
+                    )
+            for ch in step.channels:
+                if ch not in channels:
+                    raise _fail(
+                        lines,
+                        path,
+                        (*loc, "channels"),
+                        f"unknown channel {ch!r} (define [channels.{ch}])",
+                    )
+    return Config(
+        path=path,
+        topics=topics,
+        people=people,
+        groups=groups,
+        policies=policies,
+        channels=channels,
+        timezone=root.tocsin.timezone,
+        bucket_minutes=root.tocsin.bucket_minutes,
+        sections=sections,
+    )
