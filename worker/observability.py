@@ -173,7 +173,7 @@ def init_sentry(dsn: str | None = None, **options: Any) -> bool:
         max_request_body_size="never",
         before_send=scrub_event,  # type: ignore[arg-type]
         before_send_transaction=scrub_event,  # type: ignore[arg-type]
-        before_breadcrumb=scrub_breadcrumb,  # type: ignore[arg-type]
+        before_breadcrumb=scrub_breadcrumb,
         **options,
     )
     return True
