@@ -4,12 +4,13 @@
   mail security scanners open links in e-mails. `POST /ack/{token}` acknowledges (single use).
 - `GET /incidents/{id}/packet?t=…` shows the packet to whoever holds the signed view link.
 - `/api/…` needs `Authorization: Bearer $TOCSIN_API_TOKEN`; without a token configured, only
-  loopback clients may call it. The dashboard `/` follows the same rule.
+  loopback clients may call it. The dashboard `/` and `/metrics` follow the same rule.
+- Every request first passes `alerts.websecurity` (Host allow-list, same-origin JSON for state
+  changes, the token rule), as a middleware, so routers added later are covered too.
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -19,6 +20,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
+from alerts import websecurity
 from alerts.channels.render import env
 from alerts.packets import build_packet, render_packet_html
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
@@ -53,6 +55,7 @@ def create_app(
     rt_of = runtime_provider or get_runtime
     now_of = clock or utcnow
     app = FastAPI(title="tocsin", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.middleware("http")(websecurity.middleware(lambda: rt_of().settings.base_url))
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Any:
@@ -62,13 +65,12 @@ def create_app(
         return response
 
     def authorize(request: Request) -> None:
-        expected = os.environ.get("TOCSIN_API_TOKEN")
-        if expected:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                raise HTTPException(401, "missing or wrong bearer token")
-        elif not request.client or request.client.host not in ("127.0.0.1", "::1", "testclient"):
-            raise HTTPException(403, "set TOCSIN_API_TOKEN to use the API from another host")
+        """The token rule again, in the route (the middleware already applied it)."""
+        refusal = websecurity.check(
+            request, rt_of().settings.base_url, os.environ.get("TOCSIN_API_TOKEN") or None
+        )
+        if refusal is not None:
+            raise HTTPException(refusal.status_code, "request refused")
 
     def claim(token: str) -> Any:
         rt = rt_of()
@@ -228,6 +230,14 @@ def create_app(
 def serve(runtime: Runtime, host: str, port: int) -> None:
     import uvicorn
 
+    from worker.observability import init_sentry
+
+    init_sentry(runtime.settings.sentry_dsn)
     uvicorn.run(
-        create_app(lambda: runtime), host=host, port=port, log_level="info", proxy_headers=True
+        create_app(lambda: runtime),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        log_config=websecurity.uvicorn_log_config(),
     )

@@ -115,7 +115,7 @@ def test_api_lists_and_acknowledges_with_a_bearer_token(
     detail = client.get(f"/api/incidents/{inc_id}", headers=auth).json()
     assert detail["state"] == "acknowledged" and detail["acknowledged_by"] == "bob"
     assert [e["kind"] for e in detail["timeline"]][-1] == "acknowledged"
-    assert client.post("/api/incidents/999/ack", headers=auth).status_code == 404
+    assert client.post("/api/incidents/999/ack", headers=auth, json={}).status_code == 404
 
 
 def test_healthz(client: TestClient) -> None:
