@@ -27,10 +27,14 @@ def observe(signal_ids: list[int], now_iso: str | None = None) -> list[int]:
 
 @app.task(name="alerts.escalation.tick")
 def escalation_tick() -> int:
+    import time
+
     from alerts.service import auto_resolve
     from alerts.service import escalation_tick as tick
+    from worker.heartbeat import ESCALATION_TICK, record_heartbeat
 
     rt, now = get_runtime(), utcnow()
+    started = time.perf_counter()
     fired = tick(
         rt.sessions,
         rt.config,
@@ -39,6 +43,8 @@ def escalation_tick() -> int:
         secret_key=rt.settings.secret_key,
     )
     resolved = auto_resolve(rt.sessions, rt.config, now)
+    with rt.sessions.begin() as session:  # the beat is alive: the dead man's switch reads this
+        record_heartbeat(session, ESCALATION_TICK, now, seconds=time.perf_counter() - started)
     if fired or resolved:
         log.info("escalation tick fired=%d resolved=%d", fired, resolved)
     return fired
@@ -72,3 +78,16 @@ def auditor(heartbeat_url: str | None = None) -> list[str]:
         except httpx.HTTPError as exc:
             log.warning("auditor: heartbeat %s failed: %s", url, exc)
     return problems
+
+
+@app.task(name="alerts.deadman")
+def deadman() -> list[str]:
+    """The dead man's switch (alerts/deadman.py): page when the pipeline stalls, ping the URL."""
+    from alerts.channels import build_channels
+    from alerts.deadman import run_deadman
+
+    rt = get_runtime()
+    result = run_deadman(
+        rt.sessions, rt.config, utcnow(), channels=build_channels(rt.config, rt.outbox_dir)
+    )
+    return [s.component for s in result.stalls]

@@ -17,16 +17,20 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import text
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
 
 from alerts import websecurity
 from alerts.channels.render import env
+from alerts.deadman import check_pipeline
 from alerts.packets import build_packet, render_packet_html
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
 from alerts.tokens import TokenError, read_ack_token, read_view_token
+from worker import metrics
 from worker.localtime import show
 from worker.runtime import Runtime, get_runtime, utcnow
+from worker.storage.models import Source
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -45,6 +49,18 @@ def _shown(iso: str, tz: str) -> str:
 def _page(status: int = 200, **ctx: Any) -> HTMLResponse:
     ctx.setdefault("lines", [])
     return HTMLResponse(env().get_template("page.html").render(**ctx), status_code=status)
+
+
+def _broker_health(url: str) -> dict[str, Any]:
+    """Can we reach the broker? (A short connect; the embedded SQLite broker always can.)"""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
 
 
 def create_app(
@@ -217,12 +233,38 @@ def create_app(
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
+        """Each component's state. 503 only when the database is down (the web app itself cannot
+        work); a stalled pipeline shows as `ok: false` with the reason, and pages through the
+        dead man's switch."""
+        rt, now = rt_of(), now_of()
+        components: dict[str, dict[str, Any]] = {}
         try:
-            with rt_of().engine.connect() as conn:
+            with rt.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return JSONResponse({"ok": True, "db": True})
-        except Exception:
-            return JSONResponse({"ok": False, "db": False}, status_code=503)
+            components["database"] = {"ok": True}
+        except Exception as exc:
+            components["database"] = {"ok": False, "error": type(exc).__name__}
+            return JSONResponse({"ok": False, "db": False, "components": components}, 503)
+        components["broker"] = _broker_health(rt.settings.broker_url)
+        with rt.sessions() as session:
+            stalls = {s.component: s.detail for s in check_pipeline(session, rt.config, now)}
+            down = session.scalar(
+                select(func.count()).where(Source.enabled.is_(True), Source.healthy.is_(False))
+            )
+        for name in ("evaluation", "beat", "outbox"):
+            components[name] = (
+                {"ok": False, "detail": stalls[name]} if name in stalls else {"ok": True}
+            )
+        components["sources"] = {"ok": not down, "unhealthy": int(down or 0)}
+        ok = all(c["ok"] for c in components.values())
+        return JSONResponse({"ok": ok, "db": True, "components": components})
+
+    registry = metrics.registry_for(lambda: rt_of().sessions, now_of)
+
+    @app.get("/metrics")
+    def metrics_endpoint() -> Response:
+        """Prometheus text format, read from the database (see worker/metrics.py)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

@@ -36,6 +36,7 @@ BEAT_SCHEDULE = {
     "escalation-tick": {"task": "alerts.escalation.tick", "schedule": timedelta(seconds=5)},
     "deliver-notifications": {"task": "notify.dispatch", "schedule": timedelta(seconds=5)},
     "auditor": {"task": "alerts.auditor", "schedule": timedelta(minutes=5)},
+    "deadman": {"task": "alerts.deadman", "schedule": timedelta(seconds=60)},
 }
 
 

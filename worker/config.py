@@ -31,7 +31,9 @@ DEFAULT_POLICY = "default"
 
 #: Extra top-level sections: key → "module:PydanticModel" (imported when a file uses the key).
 #: The validated model is `Config.sections[key]`. One line per section; nothing else to change.
-SECTIONS: dict[str, str] = {}
+SECTIONS: dict[str, str] = {
+    "deadman": "alerts.deadman:DeadmanConfig",
+}
 #: Channel type → "module:PydanticModel" validating its options (the `type` key excluded).
 CHANNEL_MODELS: dict[str, str] = {
     "console": "worker.config_schema:ConsoleChannelModel",

@@ -332,8 +332,10 @@ _PATTERN_WORDS = {
 def _message(err: Mapping[str, Any]) -> str:
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     last = err["loc"][-1] if err["loc"] else None
-    if kind == "string_pattern_mismatch" and last in _PATTERN_WORDS:
-        return f"{_PATTERN_WORDS[str(last)]}, got {_show(value)}"
+    if kind == "string_pattern_mismatch" and isinstance(last, str):
+        word = "url" if last.endswith("url") else last.rsplit("_", 1)[-1]
+        if word in _PATTERN_WORDS:
+            return f"{_PATTERN_WORDS[word]}, got {_show(value)}"
     if kind == "extra_forbidden":
         return "unknown key"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):

@@ -157,11 +157,17 @@ def evaluate_all(now_iso: str | None = None) -> int:
 @app.task(name="detect.evaluate")
 def evaluate(topic: str, now_iso: str | None = None) -> list[int]:
     """Run the detectors for one topic; hand new signals to the alerts side after commit."""
+    import time
+
+    from worker.heartbeat import EVALUATE, record_heartbeat
     from worker.pipeline import evaluate_topic
 
     rt, now = get_runtime(), _now(now_iso)
+    started = time.perf_counter()
     with rt.sessions.begin() as session:
         ids = evaluate_topic(session, rt.config, topic, now)
+        # For the dead man's switch and /metrics (evaluation duration per topic).
+        record_heartbeat(session, f"{EVALUATE}:{topic}", now, seconds=time.perf_counter() - started)
     if ids:
         log.info("signals topic=%s ids=%s", topic, ids)
         app.send_task("alerts.observe", args=[ids, now.isoformat()])
