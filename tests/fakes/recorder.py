@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +21,8 @@ class Recorded:
 class Recorder:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        #: Seconds the next request waits before it is answered (a slow receiver), then 0.
+        self.delay_next = 0.0
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -42,6 +45,9 @@ class Recorder:
                     body = raw.decode("utf-8", "replace")
                 with rec._lock:
                     rec.requests.append(Recorded(self.command, self.path, body))
+                    delay, rec.delay_next = rec.delay_next, 0.0
+                if delay:
+                    time.sleep(delay)
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
