@@ -63,6 +63,17 @@ class DeadmanConfig(BaseModel):
         Annotated[str, Field(strict=True, pattern=r"^https?://\S+$", max_length=2000)] | None
     ) = None
 
+    def cross_check(self, config: Config) -> tuple[tuple[str | int, ...], str] | None:
+        """Names used here must exist (called by the config loader once the file is read)."""
+        if self.channel is not None and self.channel not in config.channels:
+            return (
+                "channel",
+            ), f"unknown channel {self.channel!r} (define [channels.{self.channel}])"
+        for i, target in enumerate(self.notify):
+            if not config.resolve(target):
+                return ("notify", i), f"unknown person or group {target!r}"
+        return None
+
 
 @dataclass(frozen=True)
 class Stall:
@@ -156,7 +167,11 @@ def _messages(
     lines = [f"{s.component}: {s.detail}" for s in stalls] or ["Every component is running again."]
     out = []
     seen: set[str] = set()
-    for target in settings.notify:
+    targets = list(settings.notify)
+    if not any(config.resolve(t) for t in targets) and config.policies.get("default"):
+        # No `oncall` group in this file: whoever the default policy pages first.
+        targets = list(config.policies["default"].steps[0].notify)
+    for target in targets:
         for person in config.resolve(target):
             if person.id in seen:
                 continue

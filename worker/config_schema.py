@@ -524,7 +524,7 @@ def _build(root: RootModel, sections: dict[str, Any], lines: KeyLines, path: str
                         (*loc, "channels"),
                         f"unknown channel {ch!r} (define [channels.{ch}])",
                     )
-    return Config(
+    config = Config(
         path=path,
         topics=topics,
         people=people,
@@ -535,3 +535,12 @@ def _build(root: RootModel, sections: dict[str, Any], lines: KeyLines, path: str
         bucket_minutes=root.tocsin.bucket_minutes,
         sections=sections,
     )
+    # A section may check its names against the rest: `cross_check(config)` returns
+    # (key path inside the section, reason) for the first problem, or None.
+    for key, section in sections.items():
+        check = getattr(section, "cross_check", None)
+        problem = check(config) if callable(check) else None
+        if problem:
+            where, reason = problem
+            raise _fail(lines, path, (key, *where), reason)
+    return config

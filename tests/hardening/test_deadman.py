@@ -136,3 +136,9 @@ def test_deadman_section_is_validated() -> None:
         parse_config("[deadman]\nbeat_minutes = inf\n")
     with pytest.raises(ConfigError, match=r"deadman.heartbeat_url: must be an http"):
         parse_config('[deadman]\nheartbeat_url = "ftp://x"\n')
+    with pytest.raises(
+        ConfigError, match=r"^tocsin.toml:2: deadman.channel: unknown channel 'sms'"
+    ):
+        parse_config('[deadman]\nchannel = "sms"\n')
+    with pytest.raises(ConfigError, match=r"deadman.notify\[0\]: unknown person or group 'ops'"):
+        parse_config('[deadman]\nnotify = ["ops"]\n')
