@@ -5,6 +5,7 @@ same functions on its simulated clock."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime
 
 import httpx
@@ -47,14 +48,22 @@ def observe(ctx: Context, now: datetime, signal_ids: list[int]) -> list[int]:
 
 
 def escalation_tick(ctx: Context, now: datetime) -> int:
-    """Fire due escalation steps, then resolve incidents that have been quiet long enough."""
+    """Fire due escalation steps, then resolve incidents that have been quiet long enough;
+    leave the beat's heartbeat for the dead man's switch (live only)."""
     from alerts.service import auto_resolve
     from alerts.service import escalation_tick as tick
+    from worker.heartbeat import ESCALATION_TICK, record_heartbeat
 
-    if not _any_open(ctx):
-        return 0
-    fired = tick(ctx.sessions, ctx.config, now, base_url=ctx.base_url, secret_key=ctx.secret_key)
-    resolved = auto_resolve(ctx.sessions, ctx.config, now)
+    started = time.perf_counter()
+    fired = resolved = 0
+    if _any_open(ctx):
+        fired = tick(
+            ctx.sessions, ctx.config, now, base_url=ctx.base_url, secret_key=ctx.secret_key
+        )
+        resolved = auto_resolve(ctx.sessions, ctx.config, now)
+    if ctx.online:  # the beat is alive: the dead man's switch reads this
+        with ctx.sessions.begin() as session:
+            record_heartbeat(session, ESCALATION_TICK, now, seconds=time.perf_counter() - started)
     if fired or resolved:
         log.info("escalation tick", fired=fired, resolved=resolved)
     return fired
@@ -94,3 +103,18 @@ def auditor(ctx: Context, now: datetime) -> list[str]:
         except httpx.HTTPError as exc:
             log.warning("heartbeat failed", error=str(exc)[:300])
     return problems
+
+
+def deadman(ctx: Context, now: datetime) -> list[str]:
+    """The dead man's switch (alerts/deadman.py): page when the pipeline stalls, ping the URL.
+    Live only: a replay has no wall clock to fall behind."""
+    from alerts.channels import build_channels
+    from alerts.deadman import run_deadman
+
+    if not ctx.online:
+        return []
+    channels = (
+        ctx.channels if ctx.channels is not None else build_channels(ctx.config, ctx.outbox_dir)
+    )
+    result = run_deadman(ctx.sessions, ctx.config, now, channels=channels)
+    return [s.component for s in result.stalls]

@@ -4,30 +4,36 @@
   mail security scanners open links in e-mails. `POST /ack/{token}` acknowledges (single use).
 - `GET /incidents/{id}/packet?t=…` shows the packet to whoever holds the signed view link.
 - `/api/…` needs `Authorization: Bearer $TOCSIN_API_TOKEN`; without a token configured, only
-  loopback clients may call it. The dashboard `/` follows the same rule.
+  loopback clients may call it. The dashboard `/` and `/metrics` follow the same rule.
+- Every request first passes `alerts.websecurity` (Host allow-list, same-origin JSON for state
+  changes, the token rule), as a middleware, so routers added later are covered too.
 """
 
 from __future__ import annotations
 
-import hmac
 import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy import text
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select, text
 
+from alerts import websecurity
 from alerts.api_incidents import incidents_router, oncall_rows
 from alerts.channels.render import env
+from alerts.deadman import check_pipeline
 from alerts.integrations import router as integrations_router
 from alerts.packets import build_packet, render_packet_html
 from alerts.push import push_router
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
 from alerts.tokens import TokenError, read_ack_token, read_view_token
+from worker import metrics
 from worker.localtime import show
 from worker.runtime import Runtime, get_runtime, utcnow
+from worker.storage.models import Source
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -48,6 +54,18 @@ def _page(status: int = 200, **ctx: Any) -> HTMLResponse:
     return HTMLResponse(env().get_template("page.html").render(**ctx), status_code=status)
 
 
+def _broker_health(url: str) -> dict[str, Any]:
+    """Can we reach the broker? (A short connect; the embedded SQLite broker always can.)"""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"ok": True}
+    except Exception as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
 def create_app(
     runtime_provider: Callable[[], Runtime] | None = None,
     *,
@@ -56,6 +74,7 @@ def create_app(
     rt_of = runtime_provider or get_runtime
     now_of = clock or utcnow
     app = FastAPI(title="tocsin", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.middleware("http")(websecurity.middleware(lambda: rt_of().settings.base_url))
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Any:
@@ -65,13 +84,12 @@ def create_app(
         return response
 
     def authorize(request: Request) -> None:
-        expected = os.environ.get("TOCSIN_API_TOKEN")
-        if expected:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                raise HTTPException(401, "missing or wrong bearer token")
-        elif not request.client or request.client.host not in ("127.0.0.1", "::1", "testclient"):
-            raise HTTPException(403, "set TOCSIN_API_TOKEN to use the API from another host")
+        """The token rule again, in the route (the middleware already applied it)."""
+        refusal = websecurity.check(
+            request, rt_of().settings.base_url, os.environ.get("TOCSIN_API_TOKEN") or None
+        )
+        if refusal is not None:
+            raise HTTPException(refusal.status_code, "request refused")
 
     def claim(token: str) -> Any:
         rt = rt_of()
@@ -225,12 +243,38 @@ def create_app(
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
+        """Each component's state. 503 only when the database is down (the web app itself cannot
+        work); a stalled pipeline shows as `ok: false` with the reason, and pages through the
+        dead man's switch."""
+        rt, now = rt_of(), now_of()
+        components: dict[str, dict[str, Any]] = {}
         try:
-            with rt_of().engine.connect() as conn:
+            with rt.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return JSONResponse({"ok": True, "db": True})
-        except Exception:
-            return JSONResponse({"ok": False, "db": False}, status_code=503)
+            components["database"] = {"ok": True}
+        except Exception as exc:
+            components["database"] = {"ok": False, "error": type(exc).__name__}
+            return JSONResponse({"ok": False, "db": False, "components": components}, 503)
+        components["broker"] = _broker_health(rt.settings.broker_url)
+        with rt.sessions() as session:
+            stalls = {s.component: s.detail for s in check_pipeline(session, rt.config, now)}
+            down = session.scalar(
+                select(func.count()).where(Source.enabled.is_(True), Source.healthy.is_(False))
+            )
+        for name in ("evaluation", "beat", "outbox"):
+            components[name] = (
+                {"ok": False, "detail": stalls[name]} if name in stalls else {"ok": True}
+            )
+        components["sources"] = {"ok": not down, "unhealthy": int(down or 0)}
+        ok = all(c["ok"] for c in components.values())
+        return JSONResponse({"ok": ok, "db": True, "components": components})
+
+    registry = metrics.registry_for(lambda: rt_of().sessions, now_of)
+
+    @app.get("/metrics")
+    def metrics_endpoint() -> Response:
+        """Prometheus text format, read from the database (see worker/metrics.py)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     # Slack, Twilio and PagerDuty callbacks: no API token, each verifies its vendor's signature.
     app.include_router(integrations_router(rt_of, now_of))
@@ -240,6 +284,14 @@ def create_app(
 def serve(runtime: Runtime, host: str, port: int) -> None:
     import uvicorn
 
+    from worker.observability import init_sentry
+
+    init_sentry(runtime.settings.sentry_dsn)
     uvicorn.run(
-        create_app(lambda: runtime), host=host, port=port, log_level="info", proxy_headers=True
+        create_app(lambda: runtime),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        log_config=websecurity.uvicorn_log_config(),
     )

@@ -5,6 +5,16 @@ whose one-line message names the file, the line (when it can be found) and the k
 is wrong, e.g. ``tocsin.toml:14: topics[0].sensitivity: must be one of fewer, balanced, more
 (got 'loud')``. Secrets never live in the file: a channel names the environment variable that
 holds its password (`password_env = "SMTP_PASSWORD"`).
+
+Every key's type and range is checked by one pydantic schema (`worker.config_schema`), so a file
+that `tocsin check-config` accepts cannot fail the runtime later (an `inf` delay, a string where a
+number goes, a person id that is not a safe file name). Cross-references (a step naming an
+undefined group or channel) are checked after the schema.
+
+Adding a section of your own (`[reports]`, `[schedules]`, ...): write a pydantic model in your
+module and add one line to `SECTIONS` below (`"reports": "pkg.module:Model"`); the validated model is then
+`config.sections["reports"]`. New channel types: one line in `CHANNEL_MODELS`. New person contact
+fields: one field on `worker.config_schema.PersonModel` (and on `Person`).
 """
 
 from __future__ import annotations
@@ -16,15 +26,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from worker.oncall_config import PERSON_KEYS, OnCall, parse_oncall
+from worker.oncall_config import OnCall
 
 SENSITIVITIES = ("fewer", "balanced", "more")
-CHANNEL_TYPES = ("console", "smtp", "webhook")
 DEFAULT_POLICY = "default"
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+#: Extra top-level sections: key → "module:PydanticModel" (imported when a file uses the key).
+#: The validated model is `Config.sections[key]`. One line per section; nothing else to change.
+SECTIONS: dict[str, str] = {
+    "deadman": "alerts.deadman:DeadmanConfig",
+}
 #: Checkers of `[channels.NAME]` options by channel type, registered by the alerts side's channel
-#: registry (alerts.channels) — worker never imports alerts. Each raises ValueError("key: what").
+#: registry when it is imported (`alerts.channels`; worker never imports alerts). Each raises
+#: ValueError("key: what is wrong"). Where none is registered, `CHANNEL_MODELS` below validates.
 CHANNEL_CHECKS: dict[str, Callable[[Mapping[str, Any]], None]] = {}
+#: Channel type → "module:PydanticModel" validating its options (the `type` key excluded).
+CHANNEL_MODELS: dict[str, str] = {
+    "console": "worker.config_schema:ConsoleChannelModel",
+    "smtp": "worker.config_schema:SmtpChannelModel",
+    "webhook": "worker.config_schema:WebhookChannelModel",
+}
 
 
 class ConfigError(ValueError):
@@ -113,6 +134,8 @@ class Config:
     channels: Mapping[str, Channel]
     timezone: str = "UTC"
     bucket_minutes: int = 5
+    #: Validated extra sections (`SECTIONS`), by top-level key.
+    sections: Mapping[str, Any] = field(default_factory=dict)
     #: Schedules and people's quiet hours (worker.oncall_config; used by alerts.schedules).
     oncall: OnCall = field(default_factory=OnCall)
     #: `[sources.NAME]` platform settings (worker.sources.settings); empty means all defaults.
@@ -160,7 +183,8 @@ def default_config(topics: list[str] | None = None) -> Config:
 
 
 class _Ctx:
-    """Where we are in the file, to turn a key path into a line number."""
+    """Where we are in the file, to turn a key path into a line number: what the section parsers
+    written with "needles" (`worker.oncall_config`, `worker.sources.settings`) call as `fail`."""
 
     def __init__(self, path: str, text: str) -> None:
         self.path, self.lines = path, text.splitlines()
@@ -180,246 +204,10 @@ class _Ctx:
         return ConfigError(self.path, key, message, self.line_of(*(needles or key.split("."))))
 
 
-def _table(ctx: _Ctx, data: Any, key: str) -> dict[str, Any]:
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ctx.fail(key, f"must be a table, got {type(data).__name__}")
-    return data
-
-
-def _str(
-    ctx: _Ctx, data: Mapping[str, Any], key: str, where: str, default: str | None = None
-) -> str:
-    value = data.get(key, default)
-    if value is None:
-        raise ctx.fail(f"{where}.{key}", "is required", *where.split("."), key)
-    if not isinstance(value, str) or not value.strip():
-        raise ctx.fail(
-            f"{where}.{key}", f"must be a non-empty string, got {value!r}", *where.split("."), key
-        )
-    return value
-
-
-def _number(ctx: _Ctx, data: Mapping[str, Any], key: str, where: str, default: float) -> float:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ctx.fail(
-            f"{where}.{key}", f"must be a number ≥ 0, got {value!r}", *where.split("."), key
-        )
-    return float(value)
-
-
-def _str_list(ctx: _Ctx, value: Any, where: str, *needles: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ctx.fail(where, f"must be a list of strings, got {value!r}", *needles)
-    return tuple(value)
-
-
-def _unknown(ctx: _Ctx, data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in data:
-        if key not in allowed:
-            raise ctx.fail(
-                f"{where}.{key}" if where else key,
-                f"unknown key (expected one of: {', '.join(sorted(allowed))})",
-                *(where.split(".") if where else ()),
-                key,
-            )
-
-
-def _topics(ctx: _Ctx, raw: Any, known_platforms: set[str]) -> dict[str, Topic]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, list):
-        raise ctx.fail("topics", "must be an array of tables: write [[topics]]")
-    topics: dict[str, Topic] = {}
-    allowed = {
-        "name",
-        "display_name",
-        "queries",
-        "sensitivity",
-        "thresholds",
-        "crisis_terms",
-        "policy",
-        "poll_seconds",
-    }
-    for i, item in enumerate(raw):
-        where = f"topics[{i}]"
-        item = _table(ctx, item, where)
-        name = _str(ctx, item, "name", where)
-        if not _NAME.match(name):
-            raise ctx.fail(
-                f"{where}.name", f"use letters, digits, '-', '_' or '.', got {name!r}", "name", name
-            )
-        _unknown(ctx, item, allowed, where)
-        if name in topics:
-            raise ctx.fail(f"{where}.name", f"topic {name!r} is defined twice", "name", name)
-        queries: dict[str, tuple[str, ...]] = {}
-        for platform, q in _table(ctx, item.get("queries"), f"{where}.queries").items():
-            if known_platforms and platform not in known_platforms:
-                raise ctx.fail(
-                    f"{where}.queries.{platform}",
-                    f"unknown platform (known: {', '.join(sorted(known_platforms))})",
-                    name,
-                    platform,
-                )
-            queries[platform] = _str_list(ctx, q, f"{where}.queries.{platform}", name, platform)
-        sensitivity = item.get("sensitivity", "balanced")
-        if sensitivity not in SENSITIVITIES:
-            raise ctx.fail(
-                f"{where}.sensitivity",
-                f"must be one of {', '.join(SENSITIVITIES)} (got {sensitivity!r})",
-                name,
-                "sensitivity",
-            )
-        thresholds = _table(ctx, item.get("thresholds"), f"{where}.thresholds")
-        poll = _number(ctx, item, "poll_seconds", where, 300)
-        if poll < 30:
-            raise ctx.fail(
-                f"{where}.poll_seconds", "must be at least 30 seconds", name, "poll_seconds"
-            )
-        topics[name] = Topic(
-            name=name,
-            display_name=str(item.get("display_name") or name),
-            queries=queries,
-            sensitivity=sensitivity,
-            thresholds=thresholds,
-            crisis_terms=_str_list(
-                ctx, item.get("crisis_terms", []), f"{where}.crisis_terms", name, "crisis_terms"
-            ),
-            policy=str(item.get("policy", DEFAULT_POLICY)),
-            poll_seconds=int(poll),
-        )
-        # Unknown threshold names are caught now, not when the detector first runs.
-        try:
-            topics[name].detection_settings()
-        except (TypeError, ValueError) as exc:
-            raise ctx.fail(f"{where}.thresholds", str(exc), name, "thresholds") from None
-    return topics
-
-
-def _people(ctx: _Ctx, raw: Any) -> dict[str, Person]:
-    people = {}
-    for pid, item in _table(ctx, raw, "people").items():
-        where = f"people.{pid}"
-        item = _table(ctx, item, where)
-        _unknown(
-            ctx,
-            item,
-            {"name", "email", "phone", "role", "slack_user_id", "teams", *PERSON_KEYS},
-            where,
-        )
-        for key in ("phone", "slack_user_id", "teams"):
-            if key in item and (not isinstance(item[key], str) or not item[key].strip()):
-                raise ctx.fail(
-                    f"{where}.{key}", f"must be a non-empty string, got {item[key]!r}", pid, key
-                )
-        email = item.get("email")
-        if email is not None and (
-            not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)
-        ):
-            raise ctx.fail(f"{where}.email", f"not an e-mail address: {email!r}", pid, "email")
-        people[pid] = Person(
-            id=pid,
-            name=str(item.get("name") or pid),
-            email=email,
-            phone=item.get("phone"),
-            role=str(item.get("role", "")),
-            slack_user_id=item.get("slack_user_id"),
-            teams=item.get("teams"),
-        )
-    return people
-
-
-def _policies(ctx: _Ctx, raw: Any) -> dict[str, Policy]:
-    policies = {}
-    for name, item in _table(ctx, raw, "policies").items():
-        where = f"policies.{name}"
-        item = _table(ctx, item, where)
-        _unknown(
-            ctx,
-            item,
-            {"steps", "severe_at", "repeat_minutes", "auto_resolve_minutes", "reopen_minutes"},
-            where,
-        )
-        raw_steps = item.get("steps")
-        if not isinstance(raw_steps, list) or not raw_steps:
-            raise ctx.fail(f"{where}.steps", "must be a non-empty array of steps", name, "steps")
-        steps = []
-        last = -1.0
-        for j, s in enumerate(raw_steps):
-            sw = f"{where}.steps[{j}]"
-            s = _table(ctx, s, sw)
-            _unknown(ctx, s, {"after_minutes", "notify", "channels", "role"}, sw)
-            after = _number(ctx, s, "after_minutes", sw, 0)
-            if after < last:
-                raise ctx.fail(
-                    f"{sw}.after_minutes", "steps must be in time order", name, "after_minutes"
-                )
-            last = after
-            steps.append(
-                Step(
-                    after_minutes=after,
-                    notify=_str_list(ctx, s.get("notify"), f"{sw}.notify", name, "notify"),
-                    channels=_str_list(
-                        ctx, s.get("channels", ["console"]), f"{sw}.channels", name, "channels"
-                    ),
-                    role=str(s.get("role", "on-call" if j == 0 else "leadership")),
-                )
-            )
-        severe_at = item.get("severe_at", 1)
-        if severe_at not in (0, 1, 2, 3, 4):
-            raise ctx.fail(
-                f"{where}.severe_at", "must be 0 (never) or a severity 1–4", name, "severe_at"
-            )
-        policies[name] = Policy(
-            name=name,
-            steps=tuple(steps),
-            severe_at=int(severe_at),
-            repeat_minutes=_number(ctx, item, "repeat_minutes", where, 0),
-            auto_resolve_minutes=_number(ctx, item, "auto_resolve_minutes", where, 120),
-            reopen_minutes=_number(ctx, item, "reopen_minutes", where, 60),
-        )
-    return policies
-
-
-def _channels(ctx: _Ctx, raw: Any) -> dict[str, Channel]:
-    channels = {"console": Channel("console", "console")}
-    for name, item in _table(ctx, raw, "channels").items():
-        where = f"channels.{name}"
-        item = dict(_table(ctx, item, where))
-        ctype = item.pop("type", None)
-        types = tuple(CHANNEL_CHECKS) or CHANNEL_TYPES
-        if ctype not in types:
-            raise ctx.fail(
-                f"{where}.type", f"must be one of {', '.join(types)} (got {ctype!r})", name, "type"
-            )
-        if ctype in CHANNEL_CHECKS:
-            try:
-                CHANNEL_CHECKS[ctype](item)
-            except ValueError as exc:
-                key, _, why = str(exc).partition(": ")
-                raise ctx.fail(f"{where}.{key}", why, name, key.split(".")[0]) from None
-        if ctype == "smtp":
-            _str(ctx, item, "host", where)
-            _str(ctx, item, "from", where)
-            if "port" in item and (
-                not isinstance(item["port"], int) or not 0 < item["port"] < 65536
-            ):
-                raise ctx.fail(
-                    f"{where}.port", f"must be a port number, got {item['port']!r}", name, "port"
-                )
-        if ctype == "webhook":
-            _str(ctx, item, "url", where)
-        channels[name] = Channel(name, ctype, item)
-    return channels
-
-
 def parse_config(text: str, path: str = "tocsin.toml") -> Config:
     """Parse and validate the text of a tocsin.toml; raise ConfigError on the first problem."""
-    ctx = _Ctx(path, text)
+    from worker.config_schema import validate
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -427,100 +215,7 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         line = int(match.group(1)) if match else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(path, "", f"not valid TOML: {msg}", line) from None
-    _unknown(
-        ctx,
-        data,
-        {"tocsin", "topics", "people", "groups", "policies", "channels", "schedules", "sources"},
-        "",
-    )
-    general = _table(ctx, data.get("tocsin"), "tocsin")
-    _unknown(ctx, general, {"timezone", "bucket_minutes"}, "tocsin")
-    timezone = str(general.get("timezone", "UTC"))
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(timezone)
-    except Exception:
-        raise ctx.fail("tocsin.timezone", f"unknown time zone {timezone!r}", "timezone") from None
-    bucket = general.get("bucket_minutes", 5)
-    if bucket not in (1, 5, 10, 15, 30, 60):
-        raise ctx.fail(
-            "tocsin.bucket_minutes", "must be one of 1, 5, 10, 15, 30, 60", "bucket_minutes"
-        )
-
-    try:
-        from worker.sources import CONNECTORS
-
-        platforms = set(CONNECTORS)
-    except ImportError:  # pragma: no cover - during early development only
-        platforms = set()
-    topics = _topics(ctx, data.get("topics"), platforms)
-    people = _people(ctx, data.get("people"))
-    groups = {}
-    for gname, members in _table(ctx, data.get("groups"), "groups").items():
-        groups[gname] = _str_list(ctx, members, f"groups.{gname}", "groups", gname)
-        for member in groups[gname]:
-            if member not in people:
-                raise ctx.fail(
-                    f"groups.{gname}",
-                    f"unknown person {member!r} (define [people.{member}])",
-                    "groups",
-                    gname,
-                )
-    oncall = parse_oncall(data.get("schedules"), data.get("people"), people, timezone, ctx.fail)
-    policies = _policies(ctx, data.get("policies"))
-    if DEFAULT_POLICY not in policies:
-        policies[DEFAULT_POLICY] = default_policy()
-        # The built-in policy pages the groups "oncall" then "leadership". Where the file does not
-        # define them, stand-ins on the console channel keep a minimal config runnable.
-        for stand_in in default_config().people.values():
-            if stand_in.id not in groups and stand_in.id not in people:
-                people[stand_in.id] = stand_in
-                groups[stand_in.id] = (stand_in.id,)
-    channels = _channels(ctx, data.get("channels"))
-    from worker.sources.settings import parse_sources
-
-    sources = parse_sources(ctx, data.get("sources"))
-
-    # Cross-references: every name used must be defined, so a typo fails now, not at 3 a.m.
-    for t in topics.values():
-        if t.policy not in policies:
-            raise ctx.fail(
-                f"topics.{t.name}.policy", f"unknown policy {t.policy!r}", t.name, "policy"
-            )
-    for p in policies.values():
-        for j, step in enumerate(p.steps):
-            for target in step.notify:
-                if target.startswith("schedule:") and target[9:] in oncall.schedules:
-                    continue
-                if target not in people and target not in groups:
-                    # The built-in default policy names the groups "oncall" and "leadership".
-                    raise ctx.fail(
-                        f"policies.{p.name}.steps[{j}].notify",
-                        f"unknown person, group or schedule {target!r}",
-                        p.name,
-                        "notify",
-                    )
-            for ch in step.channels:
-                if ch not in channels:
-                    raise ctx.fail(
-                        f"policies.{p.name}.steps[{j}].channels",
-                        f"unknown channel {ch!r} (define [channels.{ch}])",
-                        p.name,
-                        "channels",
-                    )
-    return Config(
-        path=path,
-        topics=topics,
-        people=people,
-        groups=groups,
-        policies=policies,
-        channels=channels,
-        timezone=timezone,
-        bucket_minutes=int(bucket),
-        oncall=oncall,
-        sources=sources,
-    )
+    return validate(data, text, path)
 
 
 def load_config(path: str | Path) -> Config:

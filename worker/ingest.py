@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,8 +28,6 @@ from sqlalchemy.orm import Session
 from worker.model import NEG, POS, Mention
 from worker.storage.dialect import bucket_epoch, prebuilt
 from worker.storage.models import BucketRow, MentionRow, PollRow, Source, TopicState
-
-MAX_TEXT = 20_000
 
 
 @dataclass(frozen=True)
@@ -47,20 +45,20 @@ def bucket_start(at: datetime, bucket_seconds: int) -> datetime:
 
 
 def normalise(mention: Mention, topic: str | None = None) -> Mention:
-    """Step 1: make a mention safe and uniform to store. Text stays data: it is never interpreted."""
-    created = mention.created_at
-    if created.tzinfo is None:
-        raise ValueError(f"mention {mention.platform}/{mention.id}: created_at has no time zone")
-    text = mention.text.replace("\x00", "")
-    if len(text) > MAX_TEXT:
-        text = text[:MAX_TEXT]
-    return replace(
-        mention,
-        created_at=created.astimezone(UTC),
-        text=text,
-        topic=topic or mention.topic or "default",
-        author=(mention.author or None),
-    )
+    """Step 1: make a mention safe and uniform to store. Text stays data: it is never interpreted.
+
+    The one edge normaliser (`worker.normalize`): every field cut, cleaned or clamped to its
+    column. Raises `worker.normalize.Unstorable` (a ValueError) for a mention that cannot be
+    stored at all; sources filter those out first with `split_storable` and report them.
+    """
+    from worker.normalize import Unstorable, normalize_mention
+
+    try:
+        return normalize_mention(mention, topic)
+    except Unstorable as exc:
+        raise Unstorable(
+            f"mention {str(mention.platform)[:40]}/{str(mention.id)[:100]}: {exc}"
+        ) from None
 
 
 def _crisis_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
@@ -135,14 +133,14 @@ def store_mentions(
         return 0, 0, set()
     stmt = _insert_mentions(session)
     touched: set[tuple[str, str, datetime]] = set()
-    stored = 0
+    inserted = 0  # counted per row: `touched` is a set and merges rows with the same timestamp
     # Chunked so a 100k-line import never builds one giant statement (SQLite caps bound parameters).
     for i in range(0, len(rows), 500):
         for r in session.execute(stmt, rows[i : i + 500]).all():
+            inserted += 1
             created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
             touched.add((r.topic, r.platform, created))
-            stored += 1  # one returned row per new mention, whatever their timestamps
-    return len(rows), stored, touched
+    return len(rows), inserted, touched
 
 
 _FIELDS = (

@@ -92,6 +92,7 @@ JOBS: tuple[Job, ...] = (
     Job("alerts.escalation.tick", "alerts.tasks:escalation_tick", every=timedelta(seconds=5)),
     Job("notify.dispatch", "alerts.tasks:dispatch", every=timedelta(seconds=5)),
     Job("alerts.auditor", "alerts.tasks:auditor", every=timedelta(minutes=5)),
+    Job("alerts.deadman", "alerts.tasks:deadman", every=timedelta(seconds=60)),
 )
 BY_NAME: Mapping[str, Job] = {j.name: j for j in JOBS}
 

@@ -63,29 +63,57 @@ def ingest_page(
     source_id: int,
     page: dict[str, Any],
     expected_cursor: dict[str, Any],
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Store a fetched page and advance the source's cursor, in one transaction."""
+    from sqlalchemy.exc import OperationalError, StatementError
+
     from worker.ingest import ingest_page as ingest
+    from worker.normalize import split_storable, storage_reason
+    from worker.pipeline import record_poll_failure
     from worker.serialize import page_from_json
     from worker.storage.models import Source
 
     parsed = page_from_json(page)
-    with ctx.sessions.begin() as session:
-        source = session.get(Source, source_id)
-        if source is None:
-            return {"stored": 0}
-        topic = ctx.config.topic(source.topic)
-        result = ingest(
-            session,
-            parsed.mentions,
-            now,
-            bucket_seconds=ctx.config.bucket_minutes * 60,
-            topic=topic.name,
-            source_id=source_id,
-            expected_cursor=expected_cursor,
-            new_cursor=parsed.cursor,
-            crisis_terms=topic.detection_settings().all_crisis_terms,
-        )
+    # One bad entry never costs the others: refused ones are reported and the rest stored.
+    mentions, rejected = split_storable(parsed.mentions)
+    for r in rejected:
+        log.warning("skipped entry", reason=r)
+    try:
+        with ctx.sessions.begin() as session:
+            source = session.get(Source, source_id)
+            if source is None:
+                return {"stored": 0}
+            topic = ctx.config.topic(source.topic)
+            result = ingest(
+                session,
+                mentions,
+                now,
+                bucket_seconds=ctx.config.bucket_minutes * 60,
+                topic=topic.name,
+                source_id=source_id,
+                expected_cursor=expected_cursor,
+                new_cursor=parsed.cursor,
+                crisis_terms=topic.detection_settings().all_crisis_terms,
+            )
+    except (StatementError, ValueError, OverflowError) as exc:
+        if isinstance(exc, OperationalError):
+            raise  # the database is unreachable: retried by the next poll, not the page's fault
+        # The page could not be stored: the cursor stays put, and the source says why.
+        reason = f"ingest failed: {storage_reason(exc)}"
+        with ctx.sessions.begin() as session:
+            source = session.get(Source, source_id)
+            record_poll_failure(
+                session,
+                source_id,
+                now,
+                reason,
+                permanent=False,
+                retry_after_s=None,
+                poll_seconds=ctx.config.topic(source.topic).poll_seconds if source else 300,
+                health="bad_response",
+            )
+        log.warning("ingest failed", reason=reason)
+        return {"stored": 0, "error": reason}
     log.info("ingested", topic=topic.name, stored=result.stored, duplicates=result.duplicates)
     if result.stored:
         ctx.send("detect.evaluate", [topic.name], now)
@@ -128,10 +156,18 @@ def evaluate_due(ctx: Context, now: datetime) -> int:
 
 def evaluate(ctx: Context, now: datetime, topic: str) -> list[int]:
     """Run the detectors for one topic; hand new signals to the alerts side after commit."""
+    import time
+
+    from worker.heartbeat import EVALUATE, record_heartbeat
     from worker.pipeline import evaluate_topic
 
+    started = time.perf_counter()
     with ctx.sessions.begin() as session:
         ids = evaluate_topic(session, ctx.config, topic, now)
+        if ctx.online:  # for the dead man's switch and /metrics (evaluation duration per topic)
+            record_heartbeat(
+                session, f"{EVALUATE}:{topic}", now, seconds=time.perf_counter() - started
+            )
     if ids:
         log.info("signals", signal_ids=ids)
         ctx.send("alerts.observe", [ids], now)

@@ -36,9 +36,10 @@ MODULES = (
 
 
 class Options(BaseModel):
-    """Base of every channel's options: unknown keys are an error, not silently ignored."""
+    """Base of every channel's options: unknown keys are an error, not silently ignored, and values
+    keep their TOML types (a port written "25" is an error, as everywhere in tocsin.toml)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 @dataclass(frozen=True)

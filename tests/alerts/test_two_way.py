@@ -182,7 +182,7 @@ def test_page_on_slack_sms_pagerduty_then_a_signed_slack_press_acknowledges_and_
     PagerDuty gets `acknowledge` with the trigger's dedup_key, and escalation stops."""
     rt = runtime(db_url, tmp_path, vendors)
     clock = Clock()
-    client = TestClient(create_app(lambda: rt, clock=clock))
+    client = TestClient(create_app(lambda: rt, clock=clock), base_url=rt.settings.base_url)
     inc_id = open_and_page(rt)
     assert deliver(rt, T0) == 3
     (posted,) = vendors.slack.posted()
@@ -228,7 +228,7 @@ def test_an_sms_reply_acknowledges_and_a_forged_one_changes_nothing(
     sqlite_url: str, tmp_path: Path, vendors: Vendors
 ) -> None:
     rt = runtime(sqlite_url, tmp_path, vendors)
-    client = TestClient(create_app(lambda: rt, clock=Clock()))
+    client = TestClient(create_app(lambda: rt, clock=Clock()), base_url=rt.settings.base_url)
     inc_id = open_and_page(rt)
     deliver(rt, T0)
     url = "https://tocsin.example/integrations/twilio/sms"
@@ -252,7 +252,7 @@ def test_an_acknowledgement_in_pagerduty_acknowledges_ours(
     sqlite_url: str, tmp_path: Path, vendors: Vendors
 ) -> None:
     rt = runtime(sqlite_url, tmp_path, vendors)
-    client = TestClient(create_app(lambda: rt, clock=Clock()))
+    client = TestClient(create_app(lambda: rt, clock=Clock()), base_url=rt.settings.base_url)
     inc_id = open_and_page(rt)
     deliver(rt, T0)
     key = vendors.pd.events[0]["dedup_key"]

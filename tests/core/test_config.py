@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from worker.config import ConfigError, load_config, parse_config
 
@@ -59,8 +60,46 @@ def test_minimal_config_gets_default_policy_and_console_channel() -> None:
         ('[[topics]]\nname = "a"\ncolour = "red"\n', "topics[0].colour", 3),
         (
             '[[topics]]\nname = "a"\n[topics.thresholds]\nno_such_threshold = 3\n',
-            "topics[0].thresholds",
+            "topics[0].thresholds.no_such_threshold",
+            4,
+        ),
+        # Values that used to pass check-config and then crashed the runtime (issue 11).
+        (
+            '[policies.p]\nsteps = [\n  { after_minutes = 0, notify = ["x"] },\n'
+            '  { after_minutes = inf, notify = ["x"] },\n]\n',
+            "policies.p.steps[1].after_minutes",
+            4,
+        ),
+        (
+            '[[topics]]\nname = "a"\n[topics.thresholds]\nwindow_minutes = "x"\n',
+            "topics[0].thresholds.window_minutes",
+            4,
+        ),
+        (
+            '[policies.p]\nsteps = [{ notify = ["x"] }]\nsevere_at = true\n',
+            "policies.p.severe_at",
             3,
+        ),
+        ('[people."ops/alice"]\nname = "Alice"\n', "people.ops/alice", 1),
+        ('[[topics]]\nname = "a"\ndisplay_name = 42\n', "topics[0].display_name", 3),
+        ("[tocsin]\nbucket_minutes = true\n", "tocsin.bucket_minutes", 2),
+        ('[[topics]]\nname = "a"\npoll_seconds = nan\n', "topics[0].poll_seconds", 3),
+        (
+            '[channels.m]\ntype = "smtp"\nhost = "h"\nfrom = "a@b"\nport = "25"\n',
+            "channels.m.port",
+            5,
+        ),
+        ('[channels.w]\ntype = "webhook"\nurl = "javascript:alert(1)"\n', "channels.w.url", 3),
+        ('[groups]\n"../x" = ["a"]\n', "groups.../x", 2),
+        (
+            '[[topics]]\nname = "a"\n[[topics]]\nname = "b"\n[topics.thresholds]\nalpha = 2.0\n',
+            "topics[1].thresholds.alpha",
+            6,
+        ),
+        (
+            '[policies.p]\nrepeat_minutes = 1e300\nsteps = [{ notify = ["x"] }]\n',
+            "policies.p.repeat_minutes",
+            2,
         ),
     ],
 )
@@ -117,3 +156,38 @@ def test_check_config_cli_prints_one_line_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "ok — 1 topics, 1 queries" in proc.stdout
+
+
+def test_issue_values_fail_with_readable_reasons() -> None:
+    """The reason says what is wrong in words a team lead understands."""
+    cases = {
+        '[policies.p]\nsteps = [{ after_minutes = inf, notify = ["x"] }]\n': "finite number",
+        '[[topics]]\nname = "a"\n[topics.thresholds]\nwindow_minutes = "x"\n': "integer, got 'x'",
+        '[policies.p]\nsteps = [{ notify = ["x"] }]\nsevere_at = true\n': "integer, got True",
+        '[people."ops/alice"]\n': "not a valid name: 'ops/alice'",
+        '[[topics]]\nname = "a"\ndisplay_name = 42\n': "must be a string, got 42",
+    }
+    for snippet, reason in cases.items():
+        with pytest.raises(ConfigError) as info:
+            parse_config(snippet)
+        assert reason in info.value.reason, str(info.value)
+
+
+def test_extra_section_plugs_into_the_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module registers its section's pydantic model with one line; its errors get the same
+    one-line form, and the validated model is on `config.sections`."""
+    from worker import config as config_module
+
+    monkeypatch.setitem(config_module.SECTIONS, "reports", "tests.core.test_config:ReportsModel")
+    config = parse_config(GOOD + '\n[reports]\nweekly_day = "monday"\n')
+    assert config.sections["reports"].weekly_day == "monday"
+    with pytest.raises(ConfigError) as info:
+        parse_config(GOOD + "\n[reports]\nweekly_day = 3\n", "t.toml")
+    assert str(info.value) == "t.toml:15: reports.weekly_day: must be a string, got 3"
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_config(GOOD + "\n[nonsense]\nx = 1\n")
+
+
+class ReportsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    weekly_day: str = "monday"

@@ -378,3 +378,19 @@ class DeliveryAttempt(Base):
     channel: Mapped[str] = mapped_column(String(40))
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Heartbeat(Base):
+    """The last run of a periodic job (evaluation, escalation tick, dead man's switch, …).
+
+    One row per job name, overwritten by every run: when it last ran, how long it took, how many
+    runs so far. The dead man's switch and `/metrics` read these rows, so they see every process.
+    """
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    runs: Mapped[int] = mapped_column(BigInteger, default=0)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
