@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("backtest", "replay history and report the alerts thresholds would raise"),
     ):
         sub.add_parser(name, help=helptext, add_help=False)
+    sub.add_parser(
+        "report", help="weekly summary, monthly report or span follow-up", add_help=False
+    )
     return p
 
 
@@ -159,6 +162,7 @@ _DELEGATED = {
     "score-text": ("worker.text.cli", "score_text_main"),
     "detect-series": ("worker.detection.cli", "detect_series_main"),
     "backtest": ("tocsin.backtest", "backtest_main"),
+    "report": ("tocsin.report_cli", "main"),
 }
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from worker.reports_config import ReportsConfig, check_references, parse_reports
+
 SENSITIVITIES = ("fewer", "balanced", "more")
 CHANNEL_TYPES = ("console", "smtp", "webhook")
 DEFAULT_POLICY = "default"
@@ -103,6 +105,9 @@ class Config:
     channels: Mapping[str, Channel]
     timezone: str = "UTC"
     bucket_minutes: int = 5
+    reports: ReportsConfig = field(
+        default_factory=ReportsConfig
+    )  # [reports] (worker.reports_config)
 
     def resolve(self, target: str) -> list[Person]:
         """The people a step target means: a person id, or every member of a group."""
@@ -391,7 +396,9 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         line = int(match.group(1)) if match else None
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(path, "", f"not valid TOML: {msg}", line) from None
-    _unknown(ctx, data, {"tocsin", "topics", "people", "groups", "policies", "channels"}, "")
+    _unknown(
+        ctx, data, {"tocsin", "topics", "people", "groups", "policies", "channels", "reports"}, ""
+    )
     general = _table(ctx, data.get("tocsin"), "tocsin")
     _unknown(ctx, general, {"timezone", "bucket_minutes"}, "tocsin")
     timezone = str(general.get("timezone", "UTC"))
@@ -462,6 +469,10 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
                         p.name,
                         "channels",
                     )
+    reports = parse_reports(data.get("reports"), ctx.fail)
+    check_references(
+        reports, people, groups, channels, ctx.fail, "recipients" in (data.get("reports") or {})
+    )
     return Config(
         path=path,
         topics=topics,
@@ -471,6 +482,7 @@ def parse_config(text: str, path: str = "tocsin.toml") -> Config:
         channels=channels,
         timezone=timezone,
         bucket_minutes=int(bucket),
+        reports=reports,
     )
 
 

@@ -25,6 +25,8 @@ def safe_header(value: str) -> str:
 
 def render_text(message: OutgoingMessage) -> str:
     b = message.body
+    if isinstance(b.get("text"), str):  # a report or packet e-mail carries its own parts
+        return str(b["text"])
     lines = [
         f"{message.subject}",
         "",
@@ -50,4 +52,8 @@ def render_text(message: OutgoingMessage) -> str:
 
 
 def render_html(message: OutgoingMessage) -> str:
+    if isinstance(
+        message.body.get("html"), str
+    ):  # rendered (and escaped) by alerts.packets/reports
+        return str(message.body["html"])
     return env().get_template("email.html").render(m=message, b=message.body)
