@@ -79,8 +79,9 @@ def send_report(session: Session, config: Config, report: dict[str, Any], now: d
                     next_attempt_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(Notification.id)
             )
-            written += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            written += len(result.all())
     return written
 
 
