@@ -45,7 +45,8 @@ def incident_chart(chart: dict[str, Any], tz: str) -> bytes:
     from matplotlib.dates import AutoDateLocator, DateFormatter
 
     times = [local(datetime.fromisoformat(t), tz) for t in chart["times"]]
-    fig, ax = plt.subplots(figsize=(7.2, 3.0))
+    # Drawn for a phone first: about 6 by 3.6 inches keeps the labels legible at 360 px wide.
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
     if times:
         low, high = chart.get("band_low") or [], chart.get("band_high") or []
         if low and len(low) == len(times):
@@ -55,18 +56,27 @@ def incident_chart(chart: dict[str, Any], tz: str) -> bytes:
         ax.step(times, chart["mentions"], where="post", color=MENTIONS, lw=1.8, label="mentions")
         ax.step(times, chart["negative"], where="post", color=NEGATIVE, lw=1.6, label="negative")
         top = max([1, *chart["mentions"], *(high or [0])])
-        for mark in chart.get("marks", []):
+        for i, mark in enumerate(chart.get("marks", [])):
             at = local(datetime.fromisoformat(mark["at"]), tz)
             ax.axvline(at, color="#1d2330", lw=1, ls="--")
-            ax.text(at, top * 1.02, " " + mark["label"], fontsize=8, va="bottom", ha="left")
-        ax.set_ylim(0, top * 1.18)
-        ax.xaxis.set_major_locator(AutoDateLocator(tz=times[0].tzinfo, minticks=3, maxticks=6))
+            # Staggered, right-aligned labels: marks minutes apart never print over each other.
+            ax.text(
+                at,
+                top * (1.22 - 0.1 * i),
+                mark["label"] + " ",
+                fontsize=10,
+                va="bottom",
+                ha="right",
+            )
+        ax.set_ylim(0, top * 1.35)
+        ax.xaxis.set_major_locator(AutoDateLocator(tz=times[0].tzinfo, minticks=3, maxticks=4))
         ax.xaxis.set_major_formatter(DateFormatter("%a %H:%M", tz=times[0].tzinfo))
     ax.set_ylabel(f"per {chart.get('bin_minutes', 30)} min")
     ax.grid(axis="y", color="#e5e7eb")
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.legend(loc="upper left", fontsize=8, frameon=False, ncol=3)
+    ax.legend(loc="upper left", fontsize=10, frameon=False, ncol=3, bbox_to_anchor=(0, 1.18))
+    ax.tick_params(labelsize=10)
     fig.autofmt_xdate(rotation=0, ha="center")
     fig.tight_layout()
     return _png(fig)

@@ -415,7 +415,7 @@ def _answers(p: dict[str, Any]) -> dict[str, str]:
         "over": f"over (resolved {p['resolved_at']})",
     }[size["trend"]]
     themes = ", ".join(t["term"] for t in p["themes"][:2])
-    what = f"{p['display_name']}: {p['category_label']}" if "category_label" in p else p["title"]
+    what = p["category_label"][0].upper() + p["category_label"][1:]
     total = sum(w["count"] for w in p["where"]) or 1
     where = ", ".join(f"{w['platform']} {round(100 * w['count'] / total)}%" for w in p["where"][:3])
     if p["acknowledged_by"]:
@@ -429,7 +429,11 @@ def _answers(p: dict[str, Any]) -> dict[str, str]:
     return {
         "what": what + (f" — about {themes}" if themes else "") + ".",
         "since": f"Since {p['opened_at']}"
-        + (f" (first signal {p['first_signal_at']})" if p["first_signal_at"] else "")
+        + (
+            f" (first signal {p['first_signal_at']})"
+            if p["first_signal_at"] and p["first_signal_at"] != p["opened_at"]
+            else ""
+        )
         + ".",
         "size": f"{size['mentions']} mentions, {size['negative_pct']}% negative, "
         f"{size['reach_label']} combined followers; {trend}.",

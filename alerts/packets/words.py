@@ -206,7 +206,9 @@ def event_sentence(kind: str, actor: str | None, detail: Mapping[str, Any], poli
         who = _who(detail.get("recipients"))
         if role == "leadership":
             return f"Leadership briefed{who}"
-        return f"Paged {role or 'step ' + str(detail.get('step'))}{who}"
+        if who:
+            return f"Paged {who.strip(' ()')}"
+        return f"Paged {role or 'step ' + str(detail.get('step'))}"
     if kind == "acknowledged":
         via = f" via {detail['via']}" if detail.get("via") else ""
         return f"Acknowledged by {actor or 'someone'}{via}"
