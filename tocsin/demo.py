@@ -121,7 +121,8 @@ def write_extras(result: ReplayResult, config: Config) -> list[str]:
             paths = write_report(
                 build_weekly(session, config, last, end), result.out_dir / "reports"
             )
-            lines.append(f"Weekly summary: {paths['html']} (PDF: {paths['pdf']})")
+            pdf = f" (PDF: {paths['pdf']})" if "pdf" in paths else ""
+            lines.append(f"Weekly summary: {paths['html']}{pdf}")
     finally:
         engine.dispose()
     return lines

@@ -10,13 +10,16 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from alerts.channels.render import env
 from alerts.charts import incident_chart
 from alerts.packets.content import packet_summary
+from worker.localtime import show
 
 CHART_CID = "packet-chart"
 SEV_COLOUR = {1: "#b00020", 2: "#d9480f", 3: "#b7791f", 4: "#4a5568"}
@@ -66,14 +69,29 @@ def data_uri(png: bytes) -> str:
 
 
 def render_packet_html(
-    packet: dict[str, Any], *, png: bytes | None = None, version: int | None = None
+    packet: dict[str, Any],
+    *,
+    png: bytes | None = None,
+    version: int | None = None,
+    versions: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> str:
-    """The web page (phone first). The chart is an inline PNG (data: URI)."""
+    """The web page (phone first). The chart is an inline PNG (data: URI). `versions` are
+    (link, {"version", "generated_at"}) of the kept versions, listed at the foot of the page."""
     png = png if png is not None else chart_png(packet)
+    shown = [
+        (
+            link,
+            v["version"],
+            show(
+                datetime.fromisoformat(v["generated_at"]), packet.get("timezone", "UTC"), "%a %H:%M"
+            ),
+        )
+        for link, v in versions or []
+    ]
     return (
         env()
         .get_template("packet.html")
-        .render(p=packet, lang="en", chart_src=data_uri(png), version=version)
+        .render(p=packet, lang="en", chart_src=data_uri(png), version=version, versions=shown)
     )
 
 
@@ -187,7 +205,7 @@ _QUESTIONS = (
 
 def write_packet(directory: Path, packet: dict[str, Any], *, pdf: bool = True) -> Path:
     """index.html, packet.json, packet.md, chart.png and packet.pdf; returns index.html's path."""
-    from alerts.pdf import html_to_pdf
+    from alerts.pdf import PDFUnavailable, html_to_pdf
 
     directory.mkdir(parents=True, exist_ok=True)
     png = chart_png(packet)
@@ -200,7 +218,10 @@ def write_packet(directory: Path, packet: dict[str, Any], *, pdf: bool = True) -
     index = directory / "index.html"
     index.write_text(html, encoding="utf-8")
     if pdf:
-        html_to_pdf(html, directory / "packet.pdf")
+        try:
+            html_to_pdf(html, directory / "packet.pdf")
+        except PDFUnavailable as exc:  # the other formats are written; say why this one is not
+            print(f"tocsin: {exc}", file=sys.stderr)
     return index
 
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -222,9 +223,12 @@ def write_report(
             paths["html"] = out_dir / f"{stem}.html"
             paths["html"].write_text(page, encoding="utf-8")
         if pdf:
-            from alerts.pdf import html_to_pdf
+            from alerts.pdf import PDFUnavailable, html_to_pdf
 
-            paths["pdf"] = html_to_pdf(page, out_dir / f"{stem}.pdf")
+            try:
+                paths["pdf"] = html_to_pdf(page, out_dir / f"{stem}.pdf")
+            except PDFUnavailable as exc:  # the other files are written; say why this one is not
+                print(f"tocsin: {exc}", file=sys.stderr)
     return paths
 
 

@@ -170,3 +170,32 @@ def test_every_format_is_written_and_escapes_hostile_text(
     flat = " ".join(text.split())
     for answer in p["answers"].values():
         assert " ".join(answer.split())[:40] in flat
+
+
+def test_web_page_links_every_kept_version_and_shows_what_was_said_then(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from alerts.tokens import make_view_token
+    from alerts.web import create_app
+    from tests.alerts.scenario import SECRET, make_runtime
+
+    rt = make_runtime(tmp_path)
+    try:
+        cfg = config()
+        inc = build_incident(rt.sessions, cfg)
+        for minutes in (1, 21):
+            with rt.sessions.begin() as s:
+                refresh_packets(s, cfg, T0 + timedelta(minutes=minutes))
+        client = TestClient(create_app(lambda: rt, clock=lambda: T0 + timedelta(minutes=50)))
+        view = make_view_token(SECRET, inc, T0 + timedelta(days=1))
+        page = client.get(f"/incidents/{inc}/packet", params={"t": view}).text
+        assert f'href="/incidents/{inc}/packet/v/1?t={view}"' in page
+        assert f'href="/incidents/{inc}/packet/v/2?t={view}"' in page
+        first = client.get(f"/incidents/{inc}/packet/v/1", params={"t": view})
+        assert first.status_code == 200
+        assert "version 1" in first.text and "Nobody has acknowledged it yet" in first.text
+        assert client.get(f"/incidents/{inc}/packet/v/9", params={"t": view}).status_code == 404
+        other = make_view_token(SECRET, inc + 1, T0 + timedelta(days=1))
+        assert client.get(f"/incidents/{inc}/packet/v/1", params={"t": other}).status_code == 403
+    finally:
+        rt.dispose()
