@@ -345,8 +345,9 @@ def summary(topics: list[dict[str, Any]], period: Period, config: Config, quiet:
                 for tt, pp, cc in cov
                 if timedelta(minutes=cc["longest_gap_minutes"]) > DOWN_AFTER
             ]
+            were = "a source was down" if len(down) == 1 else f"{len(down)} sources were down"
             parts.append(
-                f"{watched}, but a source was down: "
+                f"{watched}, but {were}: "
                 + "; ".join(down)
                 + ": mentions from that time may be missing."
             )

@@ -129,6 +129,8 @@ def test_a_week_with_a_source_down_reports_the_gap(sessions: sessionmaker[Sessio
         polls(s, "reddit", WEEK_START, WEEK_END)
         down = (datetime(2026, 11, 3, 2, 10, tzinfo=UTC), datetime(2026, 11, 3, 8, 30, tzinfo=UTC))
         polls(s, "rss", WEEK_START, WEEK_END, down=down)
+        # bluesky stops answering on Saturday night and never comes back (no poll at all).
+        polls(s, "bluesky", WEEK_START, datetime(2026, 11, 7, 23, 0, tzinfo=UTC))
     with sessions() as s:
         report = public_json(build_weekly(s, cfg, "2026-W45", WEEK_END + timedelta(days=1)))
     (topic,) = report["topics"]
@@ -137,11 +139,12 @@ def test_a_week_with_a_source_down_reports_the_gap(sessions: sessionmaker[Sessio
     rss = topic["coverage"]["rss"]
     assert rss["polls"] == 2016 and rss["ok"] == 2016 - 76
     assert rss["longest_gap_minutes"] == 385  # from the last ok answer at 02:05 to 08:30 UTC
-    assert (
-        "a source was down: rss (lumio) did not answer for 6 h 25 min from Tue 03:05 CET"
-        in (report["summary"])
-    )
+    assert "2 sources were down: " in report["summary"]
+    assert "rss (lumio) did not answer for 6 h 25 min from Tue 03:05 CET" in report["summary"]
     assert "unavailable ×76" in report["summary"]
+    # The silence up to the end of the week counts: from the last ok poll (Sat 22:55 UTC).
+    assert topic["coverage"]["bluesky"]["longest_gap_minutes"] == 24 * 60 + 5
+    assert "bluesky (lumio) did not answer for 24 h 05 min from Sat 23:55 CET" in report["summary"]
 
 
 def test_a_quiet_week_says_so_with_the_proof_of_watch(sessions: sessionmaker[Session]) -> None:
