@@ -251,8 +251,8 @@ def test_files_are_written_and_the_pdf_holds_the_summary(
 
 
 def test_week_bounds_follow_the_team_zone_across_a_clock_change() -> None:
-    period = week_period("2026-W44", "Europe/Paris")  # summer time ends Sunday 25 October
-    assert period.start == datetime(2026, 10, 25, 22, 0, tzinfo=UTC)
+    period = week_period("2026-W44", "Europe/Paris")  # summer time ended Sunday 25 October
+    assert period.start == datetime(2026, 10, 25, 23, 0, tzinfo=UTC)  # Monday 00:00 CET
     period = week_period("2026-W43", "Europe/Paris")
     assert period.end - period.start == timedelta(days=7, hours=1)
 
