@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: venv demo test test-fast lint format services bench clean
+.PHONY: venv demo test test-fast lint format services bench clean golden
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "tocsin needs Python 3.11 or newer, found " + sys.version.split()[0]'
@@ -21,6 +21,9 @@ demo: venv
 
 services:
 	@ops/ensure-services.sh
+
+golden: venv  # regenerate the demo's golden packet and weekly summary (docs/reports.md)
+	$(PY) -m tests.golden.regenerate
 
 test: venv services
 	$(PY) -m pytest -q $(PYTEST_ARGS)

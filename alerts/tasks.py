@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import bindparam, select
@@ -30,6 +30,18 @@ _ANY_DUE = (
     )
     .limit(1)
 )
+
+
+_I = Incident.__table__.c
+_ANY_RECENT = (
+    select(_I.id).where((_I.state != "resolved") | (_I.resolved_at >= bindparam("since"))).limit(1)
+)
+
+
+def _any_recent(ctx: Context, now: datetime) -> bool:
+    """An incident open, or resolved within the last day (whose packet may still change)."""
+    with ctx.sessions() as session:
+        return session.execute(_ANY_RECENT, {"since": now - timedelta(days=1)}).first() is not None
 
 
 def _any_open(ctx: Context) -> bool:
@@ -118,3 +130,30 @@ def deadman(ctx: Context, now: datetime) -> list[str]:
     )
     result = run_deadman(ctx.sessions, ctx.config, now, channels=channels)
     return [s.component for s in result.stalls]
+
+
+def refresh_packets(ctx: Context, now: datetime) -> int:
+    """Keep a new packet version for every incident whose timeline changed (what leadership was
+    told at 14:15 stays readable)."""
+    from alerts.packets import refresh_packets as refresh
+
+    if not _any_recent(ctx, now):
+        return 0
+    with ctx.sessions.begin() as session:
+        return refresh(session, ctx.config, now)
+
+
+def weekly_report(ctx: Context, now: datetime) -> int:
+    """The weekly summary of the last complete week (team's zone), to the outbox."""
+    from alerts.reports.send import send_weekly
+
+    with ctx.sessions.begin() as session:
+        return send_weekly(session, ctx.config, now)
+
+
+def monthly_report(ctx: Context, now: datetime) -> int:
+    """The monthly report of the last complete month (team's zone), to the outbox."""
+    from alerts.reports.send import send_monthly
+
+    with ctx.sessions.begin() as session:
+        return send_monthly(session, ctx.config, now)

@@ -26,7 +26,7 @@ from alerts.api_incidents import incidents_router, oncall_rows
 from alerts.channels.render import env
 from alerts.deadman import check_pipeline
 from alerts.integrations import router as integrations_router
-from alerts.packets import build_packet, render_packet_html
+from alerts.packets import build_packet, get_version, list_versions, render_packet_html
 from alerts.push import push_router
 from alerts.service import AckResult, acknowledge, get_incident, list_incidents
 from alerts.tokens import TokenError, read_ack_token, read_view_token
@@ -193,10 +193,30 @@ def create_app(
             return _page(403, heading="Link not valid for this incident")
         with rt.sessions() as session:
             try:
-                packet = build_packet(session, incident_id, now, rt.config.timezone)
-                return HTMLResponse(render_packet_html(packet))
+                packet = build_packet(session, incident_id, now, rt.config.timezone, rt.config)
+                versions = [
+                    (f"/incidents/{incident_id}/packet/v/{v['version']}?t={t}", v)
+                    for v in list_versions(session, incident_id)
+                ]
+                return HTMLResponse(render_packet_html(packet, versions=versions))
             except LookupError:
                 return _page(404, heading="Incident not found")
+
+    @app.get("/incidents/{incident_id}/packet/v/{version}", response_class=HTMLResponse)
+    def packet_version(incident_id: int, version: int, t: str = "") -> HTMLResponse:
+        """A kept version of the packet: what leadership was told at that time."""
+        rt, now = rt_of(), now_of()
+        try:
+            allowed = read_view_token(rt.settings.secret_key, t, now)
+        except TokenError as exc:
+            return _page(410 if exc.reason == "expired" else 403, heading=f"Link {exc.reason}")
+        if allowed != incident_id:
+            return _page(403, heading="Link not valid for this incident")
+        with rt.sessions() as session:
+            content = get_version(session, incident_id, version)
+        if content is None:
+            return _page(404, heading="No such version")
+        return HTMLResponse(render_packet_html(content, version=version))
 
     @app.get("/api/incidents")
     def api_list(request: Request, open_only: bool = False) -> JSONResponse:

@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("reassign", help="hand an incident to a person (--to)", add_help=False)
     sub.add_parser("oncall", help="who is on call [--at ISO] [--json]", add_help=False)
     sub.add_parser("notify", help="notify test --channel NAME --to PERSON", add_help=False)
+    sub.add_parser(
+        "report", help="weekly summary, monthly report or span follow-up", add_help=False
+    )
     return p
 
 
@@ -164,6 +167,7 @@ _DELEGATED = {
     "poll": ("tocsin.sources_cli", "poll_main"),
     "sources": ("tocsin.sources_cli", "sources_main"),
     "export": ("tocsin.sources_cli", "export_main"),
+    "report": ("tocsin.report_cli", "main"),
 }
 
 

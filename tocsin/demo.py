@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from tocsin.replay import ReplayResult, replay
+from worker.config import Config, default_config
 from worker.localtime import local, show
 
 SCENARIO = "demo_lumio.jsonl"
@@ -51,15 +52,77 @@ def summarise(result: ReplayResult) -> list[str]:
         )
         lines.append(f"  {state}{ended}.")
         if inc["id"] in result.packets:
-            lines.append(f"  Briefing packet: {result.packets[inc['id']]}")
+            index = result.packets[inc["id"]]
+            lines.append(f"  Briefing packet: {index}")
+            pdf = index.parent / "packet.pdf"
+            if pdf.exists():
+                lines.append(f"  Briefing packet (PDF): {pdf}")
     lines.append(f"Outputs: {result.out_dir}/(signals|incidents|notifications).jsonl")
     return lines
 
 
+def write_extras(result: ReplayResult, config: Config) -> list[str]:
+    """Packet versions and the weekly summaries of the replayed weeks; lines to print."""
+    from alerts.packets import list_versions, render_packet_html
+    from alerts.packets.versions import get_version
+    from alerts.reports.build import build_weekly, write_replay_reports, write_report
+    from worker.storage.db import make_engine, make_sessionmaker
+
+    if result.first is None or result.last is None:
+        return []
+    lines = []
+    engine = make_engine(f"sqlite:///{result.out_dir / 'replay.db'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            for inc in result.incidents:
+                versions = list_versions(session, inc["id"])
+                folder = result.out_dir / "packets" / str(inc["id"]) / "versions"
+                for v in versions:
+                    content = get_version(session, inc["id"], v["version"])
+                    if content is not None:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        name = f"v{v['version']}.html"
+                        (folder / name).write_text(
+                            render_packet_html(content, version=v["version"]), encoding="utf-8"
+                        )
+                if versions:
+                    lines.append(f"  {len(versions)} packet version(s) kept: {folder}/")
+            end = max(
+                [
+                    result.last,
+                    *(
+                        datetime.fromisoformat(i["resolved_at"])
+                        for i in result.incidents
+                        if i["resolved_at"]
+                    ),
+                ]
+            )
+            written = result.reports or write_replay_reports(
+                session, config, result.first, end, result.out_dir
+            )
+            last = written[-1].name.removeprefix("weekly-").removesuffix(".json")
+            paths = write_report(
+                build_weekly(session, config, last, end), result.out_dir / "reports"
+            )
+            pdf = f" (PDF: {paths['pdf']})" if "pdf" in paths else ""
+            lines.append(f"Weekly summary: {paths['html']}{pdf}")
+    finally:
+        engine.dispose()
+    return lines
+
+
 def run_demo(out: Path) -> int:
+    out = out.resolve()
     with resources.as_file(resources.files("tocsin.data") / SCENARIO) as path:
-        result = replay(path, out.resolve())
-    for line in summarise(result):
+        from worker.sources.jsonl import read_mentions_file
+
+        mentions, _ = read_mentions_file(path)
+        config = default_config(sorted({m.topic or "default" for m in mentions}))
+        # Packet versions are kept by the job table's `alerts.packets.refresh`, as live.
+        result = replay(path, out, config)
+    lines = summarise(result)
+    extras = write_extras(result, config)
+    for line in lines[:-1] + extras + lines[-1:]:
         print(line)
     sys.stdout.flush()
     return 0

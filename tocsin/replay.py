@@ -8,7 +8,8 @@
    `ingest.push` task, as a push source would hand them live, then every job that is due runs —
    evaluate, open or update incidents, fire escalation steps, deliver notifications — with the
    follow-up tasks each sends. These are the very functions the Celery tasks run.
-4. Write signals.jsonl, incidents.jsonl, notifications.jsonl and a briefing packet per incident.
+4. Write signals.jsonl, incidents.jsonl, notifications.jsonl, a briefing packet per incident and
+   reports/weekly-YYYY-Www.json (and .html) for every ISO week the clock touched.
 
 Replay never sends a real message: every channel is replaced by a recorder that writes files.
 """
@@ -79,6 +80,8 @@ class ReplayResult:
     signals: int = 0
     packets: dict[int, Path] = field(default_factory=dict)
     timezone: str = "UTC"  # the config's `[tocsin] timezone`, for what people read
+    #: reports/weekly-YYYY-Www.json of every week the replay touched (partial: not to its end).
+    reports: list[Path] = field(default_factory=list)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -105,6 +108,7 @@ def replay(
     from tqdm import tqdm
 
     from alerts.packets import build_packet, write_packet
+    from alerts.reports.build import write_replay_reports
     from worker.sources.jsonl import read_mentions_file
 
     # 1. Read, reporting bad lines without stopping.
@@ -196,6 +200,8 @@ def replay(
                 result.packets[inc["id"]] = write_packet(
                     out_dir / "packets" / str(inc["id"]), packet
                 )
+            # The weekly summaries the beat would have sent, for every week the clock touched.
+            result.reports = write_replay_reports(session, config, first, ticks[-1], out_dir)
     finally:
         engine.dispose()
     return result

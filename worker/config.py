@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from worker.oncall_config import OnCall
+from worker.reports_config import ReportsConfig
 
 SENSITIVITIES = ("fewer", "balanced", "more")
 DEFAULT_POLICY = "default"
@@ -140,6 +141,8 @@ class Config:
     oncall: OnCall = field(default_factory=OnCall)
     #: `[sources.NAME]` platform settings (worker.sources.settings); empty means all defaults.
     sources: Mapping[str, Any] = field(default_factory=dict)
+    #: `[reports]`: when the weekly and monthly summaries go, to whom (worker.reports_config).
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
 
     def resolve(self, target: str) -> list[Person]:
         """The people a step target means: a person id, or every member of a group."""

@@ -16,6 +16,7 @@ import math
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import fields as dc_fields
+from dataclasses import replace
 from typing import Annotated, Any
 
 from pydantic import (
@@ -346,6 +347,7 @@ def validate(data: Mapping[str, Any], text: str, path: str) -> Config:
     extra = {k: data.pop(k) for k in list(data) if k in SECTIONS}
     # Sections whose own parsers name lines by "needles" (see `worker.config._Ctx`).
     raw_schedules, raw_sources = data.pop("schedules", None), data.pop("sources", None)
+    raw_reports = data.pop("reports", None)
     try:
         root = RootModel.model_validate(data)
     except ValidationError as exc:
@@ -379,7 +381,21 @@ def validate(data: Mapping[str, Any], text: str, path: str) -> Config:
         except ValidationError as exc:
             raise _from_validation(lines, path, exc, ("channels", name)) from None
     ctx = _Ctx(path, text)
-    return _build(root, sections, lines, path, ctx, raw_schedules, raw_sources, data.get("people"))
+    config = _build(
+        root, sections, lines, path, ctx, raw_schedules, raw_sources, data.get("people")
+    )
+    from worker.reports_config import check_references, parse_reports
+
+    reports = parse_reports(raw_reports, ctx.fail)
+    check_references(
+        reports,
+        config.people,
+        config.groups,
+        config.channels,
+        ctx.fail,
+        "recipients" in (raw_reports or {}),
+    )
+    return replace(config, reports=reports)
 
 
 def _build(

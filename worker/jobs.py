@@ -49,8 +49,8 @@ class Job:
     #: Beat interval; None for a follow-up task.
     every: timedelta | None = None
     #: Or a time in the team's zone: "09:00" (daily), "Mon 09:00" (weekly), "1 09:00" (monthly);
-    #: a string starting with "config:" names a `Config` attribute path holding such a time (or
-    #: None, which disables the job), e.g. "config:reports.weekly".
+    #: a string starting with "config:" names a `Config` attribute (or method) path giving such a
+    #: time (or None, which disables the job), e.g. "config:reports.weekly_at".
     cron: str | None = None
 
     @property
@@ -76,6 +76,8 @@ class Job:
         value: Any = config
         for part in self.cron.removeprefix("config:").split("."):
             value = getattr(value, part, None)
+        if callable(value):
+            value = value()
         return value if isinstance(value, str) and value else None
 
 
@@ -93,6 +95,9 @@ JOBS: tuple[Job, ...] = (
     Job("notify.dispatch", "alerts.tasks:dispatch", every=timedelta(seconds=5)),
     Job("alerts.auditor", "alerts.tasks:auditor", every=timedelta(minutes=5)),
     Job("alerts.deadman", "alerts.tasks:deadman", every=timedelta(seconds=60)),
+    Job("alerts.packets.refresh", "alerts.tasks:refresh_packets", every=timedelta(seconds=60)),
+    Job("reports.weekly", "alerts.tasks:weekly_report", cron="config:reports.weekly_at"),
+    Job("reports.monthly", "alerts.tasks:monthly_report", cron="config:reports.monthly_at"),
 )
 BY_NAME: Mapping[str, Job] = {j.name: j for j in JOBS}
 

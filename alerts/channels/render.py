@@ -57,6 +57,8 @@ def render_text(message: OutgoingMessage) -> str:
     # Every field goes through one_line: whatever a mention or an author name holds, it stays
     # on its own line of the body and cannot add lines of its own.
     b = message.body
+    if isinstance(b.get("text"), str):  # a report or packet e-mail carries its own parts
+        return str(b["text"])
     lines = [
         one_line(message.subject),
         "",
@@ -83,4 +85,8 @@ def render_text(message: OutgoingMessage) -> str:
 
 
 def render_html(message: OutgoingMessage) -> str:
+    if isinstance(
+        message.body.get("html"), str
+    ):  # rendered (and escaped) by alerts.packets/reports
+        return str(message.body["html"])
     return env().get_template("email.html").render(m=message, b=message.body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import smtplib
 import ssl
@@ -60,6 +61,22 @@ class SMTPChannel:
             msg["References"] = f"<incident-{message.incident_id}@tocsin.local>"
         msg.set_content(render_text(message))
         msg.add_alternative(render_html(message), subtype="html")
+        # Charts travel as inline PNG parts referenced by cid: (mail clients block SVG and
+        # scripts); body["images"] comes from alerts.packets.render.EmailParts.to_body().
+        images = message.body.get("images") or []
+        if images:
+            html_part = msg.get_body(preferencelist=("html",))
+            assert html_part is not None
+            for image in images:
+                maintype, _, subtype = str(image.get("mime", "image/png")).partition("/")
+                html_part.add_related(
+                    base64.b64decode(image["data_b64"]),
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{image['cid']}>",
+                    filename=image.get("filename"),
+                    disposition="inline",
+                )
         return msg
 
     def send(self, message: OutgoingMessage) -> None:

@@ -316,6 +316,23 @@ class IncidentEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class PacketVersion(Base):
+    """One generation of an incident's briefing packet, kept so that an executive can see what
+    they were told at 14:15. `last_event_id` is the newest timeline row the version covers."""
+
+    __tablename__ = "packet_versions"
+    __table_args__ = (UniqueConstraint("incident_id", "version", name="uq_packet_versions_iv"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    generated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_event_id: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class Acknowledgement(Base):
     """Who acknowledged, when and how. `token_id` makes each signed link single-use."""
 

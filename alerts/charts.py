@@ -1,0 +1,99 @@
+"""Charts for people: the packet's mentions chart and the weekly summary's small chart per topic.
+
+Drawn with matplotlib on the Agg backend (no display, no fonts downloaded) as PNG, because e-mail
+clients such as Gmail and Outlook block SVG and scripts: the same PNG goes inline in e-mails (a
+CID attachment), on the web page (a data: URI, allowed by the page's CSP) and in the PDF.
+Rendering is deterministic for the same data (no date in the PNG metadata), so golden tests and
+packet versions compare equal when nothing changed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from worker.localtime import local
+
+MENTIONS = "#3056a0"
+NEGATIVE = "#b00020"
+BAND = "#9fb3d9"
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    # No "Software"/date metadata: the same data gives the same bytes.
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    _pyplot().close(fig)
+    return buf.getvalue()
+
+
+def incident_chart(chart: dict[str, Any], tz: str) -> bytes:
+    """Mentions and negative mentions per bin, the usual band shaded, opening and
+    acknowledgement marked. `chart` is the packet's `chart` entry (see alerts.packets.content)."""
+    plt = _pyplot()
+    from matplotlib.dates import AutoDateLocator, DateFormatter
+
+    times = [local(datetime.fromisoformat(t), tz) for t in chart["times"]]
+    # Drawn for a phone first: about 6 by 3.6 inches keeps the labels legible at 360 px wide.
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    if times:
+        low, high = chart.get("band_low") or [], chart.get("band_high") or []
+        if low and len(low) == len(times):
+            ax.fill_between(
+                times, low, high, step="post", color=BAND, alpha=0.45, linewidth=0, label="usual"
+            )
+        ax.step(times, chart["mentions"], where="post", color=MENTIONS, lw=1.8, label="mentions")
+        ax.step(times, chart["negative"], where="post", color=NEGATIVE, lw=1.6, label="negative")
+        top = max([1, *chart["mentions"], *(high or [0])])
+        for i, mark in enumerate(chart.get("marks", [])):
+            at = local(datetime.fromisoformat(mark["at"]), tz)
+            ax.axvline(at, color="#1d2330", lw=1, ls="--")
+            # Staggered, right-aligned labels: marks minutes apart never print over each other.
+            ax.text(
+                at,
+                top * (1.22 - 0.1 * i),
+                mark["label"] + " ",
+                fontsize=10,
+                va="bottom",
+                ha="right",
+            )
+        ax.set_ylim(0, top * 1.35)
+        ax.xaxis.set_major_locator(AutoDateLocator(tz=times[0].tzinfo, minticks=3, maxticks=4))
+        ax.xaxis.set_major_formatter(DateFormatter("%a %H:%M", tz=times[0].tzinfo))
+    ax.set_ylabel(f"per {chart.get('bin_minutes', 30)} min")
+    ax.grid(axis="y", color="#e5e7eb")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(loc="upper left", fontsize=10, frameon=False, ncol=3, bbox_to_anchor=(0, 1.18))
+    ax.tick_params(labelsize=10)
+    fig.autofmt_xdate(rotation=0, ha="center")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def week_chart(days: Sequence[str], mentions: Sequence[int], negative: Sequence[int]) -> bytes:
+    """A small bar chart for one topic: mentions per day of the week, negatives in red."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.8, 1.8))
+    x = range(len(days))
+    ax.bar(x, mentions, color=MENTIONS, label="mentions")
+    ax.bar(x, negative, color=NEGATIVE, label="negative")
+    ax.set_xticks(list(x), list(days), fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.legend(loc="upper left", fontsize=7, frameon=False, ncol=2)
+    ax.set_ylim(0, max([1, *mentions]) * 1.3)
+    fig.tight_layout()
+    return _png(fig)

@@ -1,0 +1,99 @@
+"""The weekly summary and monthly report as a page (web, file, PDF), a text and an e-mail.
+
+Per-topic charts are PNG: data: URIs on the page and in the PDF, `cid:` parts in the e-mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from alerts.channels.render import env
+from alerts.charts import week_chart
+from alerts.packets.render import EmailParts, InlineImage, data_uri
+from alerts.reports.period import _minutes
+from worker.localtime import show
+
+HEADINGS = {"week": "Weekly summary", "month": "Monthly report", "span": "Follow-up"}
+WORDS = {"week": "week", "month": "month", "span": "period"}
+
+
+def _label(r: dict[str, Any]) -> str:
+    kind = r["_kind"]
+    if kind == "span":
+        start, end = datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"])
+        return f"{HEADINGS[kind]} {show(start, r['timezone'])} – {show(end, r['timezone'])}"
+    return f"{HEADINGS[kind]} {r['week'] if kind == 'week' else r['month']}"
+
+
+def charts(r: dict[str, Any]) -> list[bytes]:
+    return [week_chart(t["_days"], t["_day_mentions"], t["_day_negative"]) for t in r["topics"]]
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def render_report_html(r: dict[str, Any], *, chart_srcs: list[str] | None = None) -> str:
+    srcs = chart_srcs if chart_srcs is not None else [data_uri(c) for c in charts(r)]
+    tz = r["timezone"]
+    good = sorted(
+        ((t, g) for t in r["topics"] for g in t["top_positive"]),
+        key=lambda tg: -tg[0]["_engagement"].get(tg[1]["id"], 0),
+    )[:3]
+    return (
+        env()
+        .get_template("report.html")
+        .render(
+            r=r,
+            heading=_label(r),
+            period_word=WORDS[r["_kind"]],
+            no_mentions=not any(t["mentions"] for t in r["topics"]),
+            good=good,
+            charts=srcs,
+            pct=_pct,
+            when=lambda iso: show(datetime.fromisoformat(iso), tz, "%a %d %b %H:%M"),
+            after=lambda a, b: _minutes(datetime.fromisoformat(b) - datetime.fromisoformat(a)),
+        )
+    )
+
+
+def render_report_text(r: dict[str, Any]) -> str:
+    lines = [_label(r) + (" (partial)" if r["partial"] else ""), "", r["summary"], ""]
+    for t in r["topics"]:
+        lines += [
+            f"{t['_display_name']}: {t['mentions']} mentions (previous {t['mentions_previous']}, "
+            f"4-{WORDS[r['_kind']]} average {t['_mentions_avg4']}), {t['distinct_authors']} authors, "
+            f"{_pct(t['positive_share'])} positive, {_pct(t['negative_share'])} negative "
+            f"(previous {_pct(t['negative_share_previous'])}).",
+        ]
+        for g in t["top_positive"]:
+            lines.append(f'  + "{g["text"]}" — {g["author"] or "unknown"}, {g["platform"]}')
+        for i in t["incidents"]:
+            lines.append(
+                f"  ! #{i['id']} {i['severity']} opened {show(datetime.fromisoformat(i['opened_at']), r['timezone'], '%a %H:%M')}"
+                + (
+                    f", acknowledged by {i['acknowledged_by']}"
+                    if i["acknowledged_by"]
+                    else ", never acknowledged"
+                )
+                + (", resolved" if i["resolved_at"] else ", open")
+            )
+        for p, c in sorted(t["coverage"].items()):
+            lines.append(
+                f"  watch {p}: {c['ok']}/{c['polls']} polls ok, longest gap {c['longest_gap_minutes']} min ({c['gap_from']})"
+            )
+        lines.append("")
+    lines.append("— tocsin")
+    return "\n".join(lines)
+
+
+def report_email(r: dict[str, Any]) -> EmailParts:
+    pngs = charts(r)
+    cids = [f"report-chart-{i}" for i in range(len(pngs))]
+    html = render_report_html(r, chart_srcs=[f"cid:{c}" for c in cids])
+    return EmailParts(
+        _label(r) + (" (partial)" if r["partial"] else ""),
+        render_report_text(r),
+        html,
+        [InlineImage(c, p, filename=f"{c}.png") for c, p in zip(cids, pngs, strict=True)],
+    )

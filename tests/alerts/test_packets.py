@@ -1,0 +1,201 @@
+"""Briefing packet v2: the five answers first, distinct top posts, real themes, a condensed
+timeline, drafts by crisis kind, every format, and every version kept (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.packets import (
+    build_packet,
+    get_version,
+    list_versions,
+    packet_summary,
+    refresh_packets,
+    render_packet_html,
+    render_packet_md,
+    write_packet,
+)
+from tests.alerts.reporting import COPIED, HOSTILE, T0, build_incident, config
+from worker.storage.db import make_engine, make_sessionmaker, upgrade
+
+TZ = "Europe/Paris"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def built(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[sessionmaker[Session], int]]:
+    """The scenario built once per backend for the tests that only read it."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('packets') / 'tocsin.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("pg_database_factory")()
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    yield sessions, build_incident(sessions, config())
+    engine.dispose()
+
+
+def test_first_screen_answers_five_questions_in_about_80_words(
+    built: tuple[sessionmaker[Session], int],
+) -> None:
+    """What, since when, how big (growing or fading), where, who is on it and the next update."""
+    cfg = config()
+    sessions, inc = built
+    with sessions() as s:
+        p = build_packet(s, inc, T0 + timedelta(minutes=60), TZ, cfg)
+    a = p["answers"]
+    assert set(a) == {"what", "since", "size", "where", "who"}
+    assert a["what"].startswith("A product safety concern")  # the crisis kind, read from the posts
+    assert "Fri 06 Nov 15:00 CET" in a["since"]  # opened, in the team's zone
+    assert re.search(r"\d+ mentions, \d+% negative", a["size"])
+    assert any(w in a["size"] for w in ("growing", "fading", "steady"))
+    assert a["where"].startswith("Mostly ")
+    assert "alice is on it (since 15:20 CET)" in a["who"] and "Next update by" in a["who"]
+    assert len(packet_summary(p).split()) <= 90
+
+
+def test_top_posts_are_distinct_texts_with_a_copy_count_and_themes_are_real(
+    built: tuple[sessionmaker[Session], int],
+) -> None:
+    cfg = config()
+    sessions, inc = built
+    with sessions() as s:
+        p = build_packet(s, inc, T0 + timedelta(minutes=60), TZ, cfg)
+    texts = [t["text"] for t in p["top_posts"]]
+    assert len(texts) == len(set(texts))  # never the same text twice
+    copied = next(t for t in p["top_posts"] if t["text"] == COPIED)
+    assert copied["copies"] == 20 and copied["reach"] >= 900_000  # merged, reach added up
+    assert p["top_posts"][0]["text"] == COPIED  # the most-reached text first
+    assert all(t["safe_url"].startswith("https://") for t in p["top_posts"])
+    terms = [t["term"] for t in p["themes"]]
+    assert "#lumiofire" in terms
+    assert not {"about", "the", "and", "my"} & set(terms)
+    # Nothing like these posts was said before: no lift to show, the theme is new.
+    assert all(t["lift"] is None for t in p["themes"] if t["term"] == "#lumiofire")
+
+
+def test_timeline_is_condensed_and_shows_unknown_kinds_plainly(
+    built: tuple[sessionmaker[Session], int],
+) -> None:
+    cfg = config()
+    sessions, inc = built
+    with sessions() as s:
+        p = build_packet(s, inc, T0 + timedelta(minutes=60), TZ, cfg)
+    texts = [e["text"] for e in p["timeline"]]
+    assert texts[0] == "Incident opened as SEV2 (negative surge)"
+    assert texts[1] == "Paged alice"
+    assert "Acknowledged by alice via link" in texts
+    assert texts[-1] == "Note by bob: Legal is reviewing the statement"
+    signal_rows = [e for e in p["timeline"] if e["kind"] == "signals"]
+    assert len(signal_rows) == 2  # six signals: one row before the acknowledgement, one after
+    assert signal_rows[0]["text"].startswith("4 new signals")
+    assert len(p["timeline"]) == 6
+
+
+def test_holding_statements_are_drafts_in_both_languages_team_language_first(
+    built: tuple[sessionmaker[Session], int],
+) -> None:
+    cfg = config('language = "fr"\n')
+    sessions, inc = built
+    with sessions() as s:
+        p = build_packet(s, inc, T0 + timedelta(minutes=60), TZ, cfg)
+    langs = [h["lang"] for h in p["holding_statements"]]
+    assert langs == ["fr", "en"]
+    assert "sécurité" in p["holding_statements"][0]["text"]  # product safety, not generic
+    assert "safety" in p["holding_statements"][1]["text"]
+    html = render_packet_html(p)
+    assert "DRAFT, adapt before use" in html
+
+
+def test_packet_as_of_an_earlier_time_says_what_was_known_then(
+    built: tuple[sessionmaker[Session], int],
+) -> None:
+    cfg = config()
+    sessions, inc = built
+    with sessions() as s:
+        early = build_packet(s, inc, T0 + timedelta(minutes=10), TZ, cfg)
+    assert early["acknowledged_by"] is None
+    assert "Nobody has acknowledged it yet" in early["answers"]["who"]
+    assert "Who is handling it: nobody has acknowledged yet." in early["unknown"]
+    assert all("Note" not in e["text"] for e in early["timeline"])
+
+
+def test_every_version_is_kept_and_regenerated_only_when_the_incident_changes(
+    sessions: sessionmaker[Session],
+) -> None:
+    cfg = config()
+    inc = build_incident(sessions, cfg)
+    for minutes in (1, 2, 21, 22, 41):
+        with sessions.begin() as s:
+            refresh_packets(s, cfg, T0 + timedelta(minutes=minutes))
+    with sessions() as s:
+        versions = list_versions(s, inc)
+        # T0+1: opened and paged; T0+2: nothing new; T0+21: acknowledged; T0+22: nothing;
+        # T0+41: the note.
+        assert [v["version"] for v in versions] == [1, 2, 3]
+        first = get_version(s, inc, 1)
+        second = get_version(s, inc, 2)
+    assert first is not None and second is not None
+    assert first["acknowledged_by"] is None and first["generated_at"] == "Fri 06 Nov 15:01 CET"
+    assert second["acknowledged_by"] == "alice"
+
+
+def test_every_format_is_written_and_escapes_hostile_text(
+    built: tuple[sessionmaker[Session], int], tmp_path: Path
+) -> None:
+    cfg = config()
+    sessions, inc = built
+    with sessions() as s:
+        p = build_packet(s, inc, T0 + timedelta(minutes=60), TZ, cfg)
+    assert any(t["text"] == HOSTILE for t in p["top_posts"])
+    index = write_packet(tmp_path, p)
+    names = sorted(x.name for x in tmp_path.iterdir())
+    assert names == ["chart.png", "index.html", "packet.json", "packet.md", "packet.pdf"]
+    html = index.read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'src="data:image/png;base64,' in html  # the chart, with no request to make
+    md = render_packet_md(p)
+    assert "](javascript:" not in md and "<script>" not in md
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = " ".join(page.extract_text() for page in PdfReader(str(tmp_path / "packet.pdf")).pages)
+    flat = " ".join(text.split())
+    for answer in p["answers"].values():
+        assert " ".join(answer.split())[:40] in flat
+
+
+def test_web_page_links_every_kept_version_and_shows_what_was_said_then(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from alerts.tokens import make_view_token
+    from alerts.web import create_app
+    from tests.alerts.scenario import SECRET, make_runtime
+
+    rt = make_runtime(tmp_path)
+    try:
+        cfg = config()
+        inc = build_incident(rt.sessions, cfg)
+        for minutes in (1, 21):
+            with rt.sessions.begin() as s:
+                refresh_packets(s, cfg, T0 + timedelta(minutes=minutes))
+        client = TestClient(create_app(lambda: rt, clock=lambda: T0 + timedelta(minutes=50)))
+        view = make_view_token(SECRET, inc, T0 + timedelta(days=1))
+        page = client.get(f"/incidents/{inc}/packet", params={"t": view}).text
+        assert f'href="/incidents/{inc}/packet/v/1?t={view}"' in page
+        assert f'href="/incidents/{inc}/packet/v/2?t={view}"' in page
+        first = client.get(f"/incidents/{inc}/packet/v/1", params={"t": view})
+        assert first.status_code == 200
+        assert "version 1" in first.text and "Nobody has acknowledged it yet" in first.text
+        assert client.get(f"/incidents/{inc}/packet/v/9", params={"t": view}).status_code == 404
+        other = make_view_token(SECRET, inc + 1, T0 + timedelta(days=1))
+        assert client.get(f"/incidents/{inc}/packet/v/1", params={"t": other}).status_code == 403
+    finally:
+        rt.dispose()

@@ -1,0 +1,118 @@
+"""The briefing packet and the weekly summary in a real Chromium, on a phone (390 px) and a
+laptop (1280 px): the chart is drawn, nothing scrolls sideways, no mention script runs.
+Screenshots go to .tocsin/screenshots/ for a person to look at."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from alerts.reports import build_weekly
+from alerts.reports.render import render_report_html
+from alerts.tokens import make_view_token
+from alerts.web import create_app
+from tests.alerts.reporting import T0, build_incident, config
+from tests.alerts.scenario import SECRET
+from tests.browser.test_pages import (  # noqa: F401 - the runtime fixture
+    CHROMIUM_FLAGS,
+    chromium_path,
+    fits_the_screen,
+    runtime,
+)
+from worker.runtime import Runtime
+
+SHOTS = Path(__file__).parents[2] / ".tocsin" / "screenshots"
+WIDTHS = {390: {"is_mobile": True, "device_scale_factor": 2}, 1280: {"device_scale_factor": 1}}
+
+
+@pytest.fixture
+def base_url(runtime: Runtime) -> Iterator[str]:  # noqa: F811
+    """The web app on loopback, its clock an hour after the scenario's incident opened."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(lambda: runtime, clock=lambda: T0 + timedelta(hours=1))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "web app did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()
+
+
+def check(browser, url: str, name: str, width: int) -> str:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": width, "height": 900}, **WIDTHS[width])
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    charts = page.locator("img.chart")
+    assert charts.count() >= 1
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        chart.scroll_into_view_if_needed()
+        assert chart.is_visible()
+        assert chart.evaluate("img => img.complete && img.naturalWidth > 300")  # really drawn
+        box = chart.bounding_box()
+        assert box is not None and 0 < box["width"] <= width
+    assert fits_the_screen(page), f"{name} scrolls sideways at {width}px"
+    assert dialogs == [] and page.evaluate("document.querySelectorAll('script').length") == 0
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+    text = str(page.inner_text("body"))
+    context.close()
+    return text
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_packet_page_shows_the_answers_and_the_chart(
+    runtime: Runtime,  # noqa: F811
+    base_url: str,
+    browser,  # type: ignore[no-untyped-def]
+    width: int,
+) -> None:
+    inc = build_incident(runtime.sessions, config())
+    view = make_view_token(SECRET, inc, T0.replace(year=T0.year + 1))
+    text = check(browser, f"{base_url}/incidents/{inc}/packet?t={view}", "packet", width)
+    for label in ("What", "Since", "How big", "Where", "Who"):
+        assert label in text
+    assert '<script>alert("x")</script>' in text  # hostile text shown as text
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_weekly_summary_page_shows_good_news_first_and_a_chart_per_topic(
+    runtime: Runtime,  # noqa: F811
+    browser,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    width: int,
+) -> None:
+    cfg = config()
+    build_incident(runtime.sessions, cfg)
+    with runtime.sessions() as s:
+        report = build_weekly(s, cfg, "2026-W45", T0 + timedelta(days=3))
+    page = tmp_path / "weekly.html"
+    page.write_text(render_report_html(report), encoding="utf-8")
+    text = check(browser, page.as_uri(), "weekly", width)
+    assert text.index("Good news first") < text.index("SEV2")
