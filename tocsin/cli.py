@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("score-text", "score the sentiment of one text a line on stdin"),
         ("detect-series", "run the volume detector over a count series CSV"),
         ("backtest", "replay history and report the alerts thresholds would raise"),
+        ("prune", "delete mentions older than a cut-off (--older-than 90d); buckets are kept"),
     ):
         sub.add_parser(name, help=helptext, add_help=False)
     return p
@@ -159,6 +160,7 @@ _DELEGATED = {
     "score-text": ("worker.text.cli", "score_text_main"),
     "detect-series": ("worker.detection.cli", "detect_series_main"),
     "backtest": ("tocsin.backtest", "backtest_main"),
+    "prune": ("tocsin.prune_cli", "prune_main"),
 }
 
 
