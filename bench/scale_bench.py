@@ -182,7 +182,9 @@ def main() -> int:
         print(
             "  database a tick: "
             + ", ".join(f"{v:.0f} {k}" for k, v in db.items())
-            + f"; {(db['inserted'] + db['updated'] + db['deleted']) / tick_cpu:.0f} rows/s written"
+            + f"; rows written: {(db['inserted'] + db['updated'] + db['deleted']) / 300:.0f}/s of"
+            f" the 5-minute tick, {(db['inserted'] + db['updated'] + db['deleted']) / tick_cpu:.0f}"
+            " per CPU-second of work"
         )
     summary = {
         "topics": args.topics,
