@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("poll", "poll every source once until caught up (--once [--topic T] --json)"),
         ("sources", "each source's health, last success, next poll and budget"),
         ("export", "export stored mentions as Mentions JSONL"),
+        ("prune", "delete mentions older than a cut-off (--older-than 90d); buckets are kept"),
     ):
         sub.add_parser(name, help=helptext, add_help=False)
     sub.add_parser(
@@ -168,6 +169,7 @@ _DELEGATED = {
     "sources": ("tocsin.sources_cli", "sources_main"),
     "export": ("tocsin.sources_cli", "export_main"),
     "report": ("tocsin.report_cli", "main"),
+    "prune": ("tocsin.prune_cli", "prune_main"),
 }
 
 
