@@ -116,13 +116,19 @@ class Topic:
     poll_seconds: int = 300
 
     def detection_settings(self) -> Any:
-        """The detector settings for this topic (preset plus explicit thresholds)."""
+        """The detector settings for this topic (preset plus explicit thresholds); worked out
+        once per topic (every evaluation asks for them)."""
+        cached = self.__dict__.get("_detection_settings")
+        if cached is not None:
+            return cached
         from worker.detection import settings_for
 
         overrides = dict(self.thresholds)
         if self.crisis_terms:
             overrides["extra_crisis_terms"] = tuple(self.crisis_terms)
-        return settings_for(self.sensitivity, **overrides)
+        settings = settings_for(self.sensitivity, **overrides)
+        object.__setattr__(self, "_detection_settings", settings)  # frozen: a private cache
+        return settings
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,12 @@ def build_packet(
         "top_posts": top,
         "themes": themes,
         "timeline": condense_timeline(st["events"], inc.policy, tz),
+        # People's notes (alerts.actions.add_note) belong to "what we know" too.
+        "notes": [
+            {"by": e.actor, "text": str(e.detail.get("text", "")), "at": show(e.at, tz, "%a %H:%M")}
+            for e in st["events"]
+            if e.kind == "note"
+        ],
         "explanations": list(
             dict.fromkeys(
                 session.scalars(
@@ -344,7 +350,7 @@ def _known(
     now: datetime,
     tz: str,
 ) -> tuple[list[str], list[str]]:
-    known: list[str] = []
+    known: list[str] = [f"Note by {n['by']} ({n['at']}): {n['text']}" for n in p["notes"]]
     unknown: list[str] = []
     size = p["size"]
     known.append(

@@ -94,13 +94,20 @@ CATEGORY_LABEL = {
 }
 
 
+#: One compiled pattern per category (a word starting at a word boundary), built once.
+_CATEGORY_PATTERNS = {
+    cat: re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + ")")
+    for cat, words in CATEGORY_WORDS.items()
+}
+
+
 def category(texts: Sequence[str]) -> str:
     """The crisis category that most of these (negative) posts speak of."""
     scores = dict.fromkeys(CATEGORY_WORDS, 0)
     for text in texts:
         low = text.lower()
-        for cat, words in CATEGORY_WORDS.items():
-            if any(re.search(r"(?<!\w)" + re.escape(w), low) for w in words):
+        for cat, pattern in _CATEGORY_PATTERNS.items():
+            if pattern.search(low):
                 scores[cat] += 1
     best = max(scores, key=lambda c: scores[c])
     return best if scores[best] >= max(2, len(texts) // 10) else "viral_complaint"

@@ -195,3 +195,14 @@ def test_a_standalone_no_is_not_counted_twice() -> None:
 
     expected = _squash(english.pack().words["no"] * NEGATIVE_WEIGHT, "x")
     assert score_text("No school tomorrow", "en").polarity == round(expected, 4)
+
+
+def test_a_reported_fire_is_negative_though_fire_alone_is_not() -> None:
+    """'fire' is dropped from the lexicon (its raters disagree: "this track is fire" is praise),
+    but a product that caught fire is the post a crisis monitor must never read as neutral."""
+    from worker.text import score_text
+
+    assert score_text("My Lumio lamp caught fire about an hour ago", "en").label == "neg"
+    assert score_text("this lamp is a fire hazard", "en").label == "neg"
+    assert score_text("this track is fire", "en").label != "neg"
+    assert score_text("my battery overheated and melted the base", "en").label == "neg"
