@@ -121,7 +121,8 @@ def test_replay_reports_bad_line_and_processes_the_rest(tmp_path: Path) -> None:
 
 
 def test_replay_of_calm_data_opens_nothing(tmp_path: Path) -> None:
-    """Calm days alone raise no incident and send nothing."""
+    """Calm days alone raise no incident and page nobody; the only messages are the weekly
+    summaries to leadership, which a quiet week still gets (that is their point)."""
     src = tmp_path / "calm.jsonl"
     scenario(src)
     text = src.read_text(encoding="utf-8").splitlines()
@@ -132,7 +133,9 @@ def test_replay_of_calm_data_opens_nothing(tmp_path: Path) -> None:
     proc = tocsin("replay", str(src), "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert read_jsonl(out / "incidents.jsonl") == []
-    assert read_jsonl(out / "notifications.jsonl") == []
+    notes = read_jsonl(out / "notifications.jsonl")
+    assert [n for n in notes if n["incident"] is not None] == []
+    assert all(n["role"] == "report" and n["recipient"] == "leadership" for n in notes), notes
 
 
 def test_demo_tells_the_story_and_writes_the_packet(tmp_path: Path) -> None:

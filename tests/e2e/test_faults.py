@@ -42,7 +42,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
 QUEUES = "poll,ingest,detect,alerts,notify,reports"
 #: The worker's log line when it takes an ingest task (its banner lists task names too).
-INGEST_RECEIVED = re.compile(r"Task ingest\.page\[[^\]]+\] received")
+# The poll task stores each page it fetches in the same task (worker/sources/poll.py): its
+# receipt marks the ingest under way.
+INGEST_RECEIVED = re.compile(r"Task sources\.poll\[[^\]]+\] received")
 
 
 def wait_for(
