@@ -2,6 +2,7 @@
 # Make sure what the tests need is running before `make test`:
 #   - Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (database `test`, trust auth);
 #   - Debian's Chromium at /usr/bin/chromium for the browser tests.
+#   - Pango and HarfBuzz-subset for WeasyPrint (packet.pdf, report PDFs).
 # Started if installed but stopped; installed with apt-get when we are root on Debian/Ubuntu
 # (as on CI); otherwise we say exactly what is missing and how to get it, and fail.
 # Set TOCSIN_SKIP_REDIS=1, TOCSIN_SKIP_POSTGRES=1 or TOCSIN_SKIP_BROWSER=1 to run without one
@@ -54,6 +55,11 @@ fi
 if [ "${TOCSIN_SKIP_BROWSER:-}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
   if can_apt; then say "installing Debian's chromium (browser tests)"; apt_install chromium; fi
   [ -x /usr/bin/chromium ] || { say "MISSING: /usr/bin/chromium. Install Debian's chromium package or set TOCSIN_SKIP_BROWSER=1"; fail=1; }
+fi
+# WeasyPrint (packet.pdf, report PDFs) needs Pango and HarfBuzz's subsetter from the system.
+if ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so.0' || ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0'; then
+  if can_apt; then say "installing Pango and HarfBuzz-subset (PDF rendering)"; apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 || true; fi
+  ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || { say "MISSING: Pango (Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0), needed for PDFs"; fail=1; }
 fi
 # `docker compose config` (or the older docker-compose) validates docker-compose.yml in the tests.
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1 && can_apt; then
