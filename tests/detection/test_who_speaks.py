@@ -14,6 +14,7 @@ import pytest
 
 from worker.detection import evaluate
 from worker.detection.core import DetectionSettings, terms_in
+from worker.detection.window import busiest_author_buckets
 from worker.model import Bucket, Mention, Signal
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
@@ -234,3 +235,16 @@ def test_a_launch_with_its_usual_share_of_grumbles_is_not_a_crisis() -> None:
     spike = next(s for s in got if s.kind == "volume_spike")
     assert spike.severity == 4, spike.explanation
     assert not {"negative_surge", "crisis_terms"} & {s.kind for s in got}
+
+
+def test_posts_without_an_author_are_each_their_own_author() -> None:
+    # A platform that gives no author: each post is its own voice, so nothing is discounted.
+    start = T0
+    posts = [
+        Mention(platform="rss", id=f"n{i}", created_at=start + i * STEP, text="acme", author=None)
+        for i in range(6)
+    ]
+    assert busiest_author_buckets(posts, start, 300) == 1
+    same = [replace(m, author="newsbot") for m in posts]
+    assert busiest_author_buckets(same, start, 300) == 6
+    assert busiest_author_buckets([], start, 300) == 0
