@@ -42,7 +42,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from worker.detection.cli import SeriesError, as_counts, detect_series, read_series  # noqa: E402
+from worker.detection.cli import (  # noqa: E402
+    SeriesError,
+    as_counts,
+    detect_rows,
+    detect_series,
+    read_series,
+    read_series_rows,
+)
 from worker.detection.series import DEFAULT, SeriesSettings, detect  # noqa: E402
 
 #: What leave-one-series-out may fit on four files. "rank": the one setting without a meaning
@@ -131,14 +138,14 @@ class Runs:
 
     def __init__(self, nab, data: Path) -> None:  # type: ignore[no-untyped-def]
         self.nab, self.data = nab, data
-        self.series: dict[str, tuple[list[str], np.ndarray, int, float, bool]] = {}
+        self.series: dict[str, tuple[list[str], np.ndarray, int, float, np.ndarray, bool]] = {}
         self.cache: dict[tuple[str, SeriesSettings], np.ndarray] = {}
 
-    def load(self, key: str) -> tuple[list[str], np.ndarray, int, float, bool]:
+    def load(self, key: str) -> tuple[list[str], np.ndarray, int, float, np.ndarray, bool]:
         if key not in self.series:
             refused = False
             try:
-                stamps, values, width = read_series(self.data / key)
+                stamps, values, width, epoch0, offsets = read_series_rows(self.data / key)
                 v = np.array(values)
             except SeriesError:
                 refused = True  # scored as no alerts, as a user would get nothing
@@ -148,17 +155,17 @@ class Runs:
                     df["value"].to_numpy(float),
                     300,
                 )
-            epoch0 = pd.Timestamp(stamps[0]).timestamp()
-            self.series[key] = (stamps, v, width, epoch0, refused)
+                epoch0, offsets = 0.0, np.zeros(len(v))
+            self.series[key] = (stamps, v, width, epoch0, offsets, refused)
         return self.series[key]
 
     def alerts(self, key: str, s: SeriesSettings) -> pd.DataFrame:
-        stamps, v, width, epoch0, refused = self.load(key)
+        stamps, v, width, epoch0, offsets, refused = self.load(key)
         if (key, s) not in self.cache:
             self.cache[key, s] = (
                 np.zeros(len(v))
                 if refused
-                else detect(as_counts(v), width, s, epoch0=epoch0).alert.astype(float)
+                else detect_rows(as_counts(v), offsets, width, s, epoch0)[1].astype(float)
             )
         return pd.DataFrame({"timestamp": stamps, "value": v, "anomaly_score": self.cache[key, s]})
 
@@ -208,7 +215,7 @@ def validate(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
     for cat in OTHER:
         keys = sorted(f"{cat}/{p.name}" for p in (data / cat).glob("*.csv"))
         res = [runs.score(keys, DEFAULT, p) for p in nab.PROFILE_ORDER]
-        refused = [k.split("/")[1] for k in keys if runs.load(k)[4]]
+        refused = [k.split("/")[1] for k in keys if runs.load(k)[5]]
         note = (
             f"; refused by detect-series (scored as no alerts): {', '.join(refused)}"
             if refused
