@@ -2,7 +2,8 @@
 count series in the Numenta Anomaly Benchmark layout (`timestamp,value`), writing
 `timestamp,value,anomaly_score,alert` with the default settings. No labels are read. A series
 with fractional values (a measurement, not a count) is judged in units of 1/100 of its median
-(`as_counts`); the `value` column is written as read.
+(`as_counts`); the `value` column is written as read. Rows that are not evenly spaced are
+judged on their time grid (`detect_rows`): the detector's durations are in time, not rows.
 
 Bad input stops with the line number and the reason (exit 2) and writes nothing: the output is
 written to a temporary file beside OUT and renamed into place only when complete.
