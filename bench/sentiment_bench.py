@@ -141,6 +141,30 @@ def kfold(texts: Sequence[str], gold: Sequence[int], k: int, seed: int = 0) -> l
     return [recalls([pred[i] for i in f], [gold[i] for i in f]) for f in folds]
 
 
+def social_gain(data: Path) -> dict[str, dict[str, float]]:
+    """French macro and negative recall with and without `fr_social.txt`, per split."""
+    from worker.text import LABEL_THRESHOLD, clean, emoji_valences, french, tokens
+    from worker.text.engine import valence
+
+    def label(text: str, social: bool) -> int:
+        cleaned = clean(text)
+        polarity, _ = valence(french.pack(social), cleaned, emoji_valences(), tokens(cleaned))
+        return 2 if polarity >= LABEL_THRESHOLD else 0 if polarity <= -LABEL_THRESHOLD else 1
+
+    out = {}
+    for split in ("train", "val"):
+        texts, gold = load(data, "tweets_fr", split)
+        with_ = recalls([label(t, True) for t in texts], gold)
+        without = recalls([label(t, False) for t in texts], gold)
+        out[split] = {
+            "with": sum(with_) / 3,
+            "without": sum(without) / 3,
+            "neg_with": with_[0],
+            "neg_without": without[0],
+        }
+    return out
+
+
 def plateau(texts: Sequence[str], gold: Sequence[int]) -> dict[float, float]:
     """French macro recall at label thresholds around VADER's documented 0.05."""
     pol = [score_text(t, "auto").polarity for t in texts]
@@ -203,6 +227,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     flat = plateau(fr_texts, fr_gold)
     results["fr_threshold_plateau"] = flat
     print("  label threshold plateau: " + ", ".join(f"±{t:g} {m:.3f}" for t, m in flat.items()))
+
+    gain = social_gain(args.data)
+    results["fr_social_gain"] = gain
+    print(
+        "\nwhat tocsin's own French list (fr_social.txt) adds to macro recall, split by split:\n"
+        + "\n".join(
+            f"  {split:5} {g['without']:.3f} -> {g['with']:.3f} ({g['with'] - g['without']:+.3f}); "
+            f"neg {g['neg_without']:.3f} -> {g['neg_with']:.3f}"
+            for split, g in gain.items()
+        )
+        + "\n  (train is where errors were read when the list was written; val was never read:"
+        "\n  a gain on train well above the gain on val would mean the list fits train)"
+    )
 
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 

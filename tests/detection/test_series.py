@@ -11,6 +11,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from worker.detection.cli import detect_rows
 from worker.detection.series import detect
 
 STEP = 300
@@ -229,3 +230,30 @@ def test_cli_judges_a_measurement_series_in_units_of_its_median(tmp_path: Path) 
     assert rows[0][1] == f"{round(float(series[0]), 5):g}"  # written as read
     # As counts (the old reading) every value is under the count floor: nothing could page.
     assert not detect(np.array([float(r[1]) for r in rows]), STEP).alert.any()
+
+
+def test_rows_that_are_not_evenly_spaced_are_judged_on_their_time_grid() -> None:
+    # A sensor that reports every 5 minutes by day and every 30 minutes by night, with a whole
+    # day missing, tripling for two hours on day 10. Read row by row, "a day back" and "the
+    # last hour" would be counted in rows, not in time: the surge was missed and quiet days
+    # paged. On the time grid the surge pages, within its two hours.
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        t = np.arange(10 * PER_DAY)
+        values = rng.poisson(40 * (1.0 + 0.6 * np.sin(2 * np.pi * t / PER_DAY))).astype(float)
+        surge = 9 * PER_DAY + 14 * 12
+        values[surge : surge + 24] *= 3
+        hour = (t % PER_DAY) // 12
+        keep = ((hour >= 8) & (hour < 20)) | (t % 6 == 0)
+        keep &= (t < 5 * PER_DAY) | (t >= 6 * PER_DAY)
+        rows = np.flatnonzero(keep)
+        _, alert = detect_rows(values[rows], rows * float(STEP), STEP)
+        flagged = rows[np.flatnonzero(alert)]
+        assert len(flagged) <= 2 and any(surge <= f < surge + 24 for f in flagged), (seed, flagged)
+    # Evenly spaced rows are their own grid: exactly what `detect` gives.
+    series = daily_pattern(4, 30)
+    series[3 * PER_DAY + 10 : 3 * PER_DAY + 30] += 500
+    offsets = np.arange(len(series)) * float(STEP)
+    score, alert = detect_rows(series, offsets, STEP)
+    plain = detect(series, STEP)
+    assert np.array_equal(score, plain.score) and np.array_equal(alert, plain.alert)

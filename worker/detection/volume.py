@@ -10,12 +10,13 @@ attention, not a crisis.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 
 from worker.detection import explain, series
 from worker.detection.severity import severity
-from worker.detection.window import Window, authors_of, texts_of, top
+from worker.detection.window import Window, authors_of, busiest_author_buckets, texts_of, top
 from worker.model import Bucket, Evidence, Signal
 
 
@@ -29,6 +30,22 @@ def volume_state(buckets: Sequence[Bucket], bucket_seconds: int) -> series.Volum
     epoch0 = buckets[0].start.timestamp() if buckets else 0.0
     phase = series.phase_of(epoch0, bucket_seconds) if buckets else 0
     return series.VolumeState.fresh(volume_values(buckets), bucket_seconds, phase, epoch0)
+
+
+def one_voice(w: Window, judged: series.Judgement, start: datetime) -> bool:
+    """Whether the rise is one person's doing: with the window's most active author counted
+    once (not once per bucket), it no longer holds `min_count` authors or `min_rise` × the
+    expected count. With one-minute buckets, one customer posting every minute for an hour
+    would otherwise add sixty "authors" to a quiet topic's hour."""
+    s = w.settings
+    repeats = busiest_author_buckets(w.since(start), start, s.bucket_seconds) - 1
+    if repeats <= 0:
+        return False
+    once = judged.window_observed - repeats
+    need = float(s.min_count)
+    if s.series_settings.min_rise > 1.0:
+        need = max(need, s.series_settings.min_rise * judged.window_expected)
+    return once < need
 
 
 def detect(w: Window, volume: series.VolumeState | None) -> tuple[Signal | None, float]:
@@ -47,6 +64,8 @@ def detect(w: Window, volume: series.VolumeState | None) -> tuple[Signal | None,
     k = judged.window_buckets
     vol_window = buckets[-k:]
     start = vol_window[0].start
+    if one_voice(w, judged, start):
+        return None, ratio
     posts = sum(b.count for b in vol_window)
     positive = sum(b.positive for b in vol_window)
     authors = int(judged.window_observed)

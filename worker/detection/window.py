@@ -61,6 +61,23 @@ def voices(mentions: Sequence[Mention], keep: Callable[[Mention], bool] = lambda
     return Voices(posts, len(followers), sum(followers.values()))
 
 
+def busiest_author_buckets(
+    mentions: Sequence[Mention], start: datetime, bucket_seconds: int
+) -> int:
+    """In how many buckets from `start` the most active author posted (0 without posts).
+
+    The volume series counts distinct authors *per bucket*, so one person posting in every
+    bucket adds one to each; counted once over the window, they add one in all.
+    """
+    seen: dict[str, set[int]] = {}
+    for m in mentions:
+        if not m.author:
+            continue  # a post without an author is its own author: one bucket
+        i = int((m.created_at - start).total_seconds() // bucket_seconds)
+        seen.setdefault(f"{m.platform}:{m.author}", set()).add(i)
+    return max((len(b) for b in seen.values()), default=1 if mentions else 0)
+
+
 def top_author(mentions: Sequence[Mention], keep: Callable[[Mention], bool]) -> tuple[str, int]:
     """The author who wrote the most of the kept posts, and how many."""
     counts = Counter(m.author or "an account" for m in mentions if keep(m))
