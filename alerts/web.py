@@ -23,6 +23,8 @@ from sqlalchemy import func, select, text
 
 from alerts import websecurity
 from alerts.api_incidents import incidents_router, oncall_rows
+from alerts.api_v1 import api_v1_router
+from alerts.api_v1._auth_standin import Auth
 from alerts.channels.render import env
 from alerts.deadman import check_pipeline
 from alerts.integrations import router as integrations_router
@@ -248,6 +250,7 @@ def create_app(
         return JSONResponse({"result": str(result)}, status_code=status)
 
     app.include_router(incidents_router(rt_of, now_of, authorize))
+    app.include_router(api_v1_router(rt_of, now_of, Auth(rt_of, now_of)))
 
     @app.get("/", response_class=HTMLResponse)
     def dashboard(request: Request) -> HTMLResponse:
