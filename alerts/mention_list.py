@@ -129,10 +129,8 @@ def item(row: MentionRow) -> dict[str, Any]:
     }
 
 
-def list_mentions(
-    session: Session, f: MentionFilter, cursor: str | None = None, limit: int = 50
-) -> MentionPage:
-    """One page of mentions matching `f`, newest first, after `cursor` (None: the first page)."""
+def page_statement(f: MentionFilter, cursor: str | None, limit: int) -> Select[Any]:
+    """The SELECT of one page (`limit + 1` rows: one more tells whether there is a next page)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit: between 1 and {MAX_LIMIT}, got {limit}")
     m = MentionRow
@@ -142,12 +140,26 @@ def list_mentions(
         # Typed binds: the UTC conversion of `UtcDateTime` applies to the cursor's time too.
         after = tuple_(literal(at, m.created_at.type), literal(row_id, m.id.type))
         stmt = stmt.where(tuple_(m.created_at, m.id) < after)
-    # One row more than asked tells whether there is a next page without a COUNT.
-    rows = list(session.scalars(stmt.order_by(m.created_at.desc(), m.id.desc()).limit(limit + 1)))
+    return stmt.order_by(m.created_at.desc(), m.id.desc()).limit(limit + 1)
+
+
+def list_mentions(
+    session: Session, f: MentionFilter, cursor: str | None = None, limit: int = 50
+) -> MentionPage:
+    """One page of mentions matching `f`, newest first, after `cursor` (None: the first page)."""
+    rows = list(session.scalars(page_statement(f, cursor, limit)))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
     return MentionPage(items=[item(r) for r in rows], next_cursor=next_cursor)
 
 
-__all__ = ["ITEM_KEYS", "MentionFilter", "MentionPage", "decode_cursor", "list_mentions"]
+__all__ = [
+    "ITEM_KEYS",
+    "MentionFilter",
+    "MentionPage",
+    "decode_cursor",
+    "encode_cursor",
+    "list_mentions",
+    "page_statement",
+]

@@ -49,7 +49,9 @@ def make_rt(url: str, tmp_path: Path) -> Runtime:
         web_host="127.0.0.1",
         web_port=0,
     )
-    return Runtime(settings, parse_config(CONFIG + SCHEDULE), engine, make_sessionmaker(engine), tmp_path)
+    return Runtime(
+        settings, parse_config(CONFIG + SCHEDULE), engine, make_sessionmaker(engine), tmp_path
+    )
 
 
 @pytest.fixture
@@ -94,9 +96,13 @@ def store(rt: Runtime, mentions: list[Mention], topic: str = "acme", now: dateti
 def mentions(n: int, start: datetime = T0, **kw: Any) -> list[Mention]:
     """n mentions a minute apart ending before `start`, ids m0…"""
     return [
-        Mention(kw.get("platform", "rss"), f"{kw.get('prefix', 'm')}{i}",
-                start - timedelta(minutes=n - i), kw.get("text", f"post {i}"),
-                author=kw.get("author", f"a{i}"))
+        Mention(
+            kw.get("platform", "rss"),
+            f"{kw.get('prefix', 'm')}{i}",
+            start - timedelta(minutes=n - i),
+            kw.get("text", f"post {i}"),
+            author=kw.get("author", f"a{i}"),
+        )
         for i in range(n)
     ]
 
