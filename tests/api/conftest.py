@@ -3,7 +3,6 @@ clients acting as a viewer, a responder or nobody."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path

@@ -184,7 +184,7 @@ def test_bad_cursor_and_limit_are_value_errors(sessions: sessionmaker[Session]) 
             with pytest.raises(ValueError, match="limit"):
                 list_mentions(s, MentionFilter(), limit=limit)
         with pytest.raises(ValueError, match="since"):
-            list_mentions(s, MentionFilter(since=datetime(2026, 1, 1)))  # noqa: DTZ001
+            list_mentions(s, MentionFilter(since=datetime(2026, 1, 1)))
 
 
 def test_paging_returns_every_row_once_while_rows_are_stored(
