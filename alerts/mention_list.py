@@ -78,7 +78,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         row_id = data["i"]
     except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
         raise ValueError("cursor: not a cursor from this list (ask for the first page)") from None
-    if at.tzinfo is None or not isinstance(row_id, int) or isinstance(row_id, bool):
+    if (
+        at.tzinfo is None
+        or not isinstance(row_id, int)
+        or isinstance(row_id, bool)
+        or not 0 <= row_id < 2**63
+    ):
         raise ValueError("cursor: not a cursor from this list (ask for the first page)")
     return at, row_id
 

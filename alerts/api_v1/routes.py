@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -85,7 +85,8 @@ _ACTION_DETAIL = {
 
 Label = Literal["neg", "neu", "pos"]
 State = Literal["triggered", "acknowledged", "snoozed", "resolved"]
-Short = Annotated[str, Query(min_length=1, max_length=300)]
+#: An incident id: the column is a 32-bit integer on every database.
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _time(value: str | None, name: str) -> datetime | None:
@@ -238,7 +239,7 @@ def api_v1_router(
         return inc
 
     @router.get("/incidents/{incident_id}", tags=["incidents"])
-    def incident(incident_id: int, _: Principal = viewer) -> m.IncidentDetail:
+    def incident(incident_id: IncidentId, _: Principal = viewer) -> m.IncidentDetail:
         """One incident with its timeline, signals, notifications and packet versions."""
         inc = read(lambda s, rt: detail(s, incident_id))
         if inc is None:
@@ -288,7 +289,7 @@ def api_v1_router(
         return m.ActionAnswer(result=str(result), incident=m.Incident(**inc))
 
     @router.post("/incidents/{incident_id}/acknowledge", tags=["actions"])
-    def api_acknowledge(incident_id: int, who: Principal = responder) -> m.ActionAnswer:
+    def api_acknowledge(incident_id: IncidentId, who: Principal = responder) -> m.ActionAnswer:
         """Acknowledge: stops the escalation. Twice answers `already_acknowledged`."""
         return act(
             incident_id,
@@ -297,7 +298,7 @@ def api_v1_router(
 
     @router.post("/incidents/{incident_id}/snooze", tags=["actions"])
     def api_snooze(
-        incident_id: int, body: m.SnoozeBody, who: Principal = responder
+        incident_id: IncidentId, body: m.SnoozeBody, who: Principal = responder
     ) -> m.ActionAnswer:
         """Pause the escalation for `minutes`; then it starts over."""
         return act(
@@ -308,7 +309,7 @@ def api_v1_router(
         )
 
     @router.post("/incidents/{incident_id}/resolve", tags=["actions"])
-    def api_resolve(incident_id: int, who: Principal = responder) -> m.ActionAnswer:
+    def api_resolve(incident_id: IncidentId, who: Principal = responder) -> m.ActionAnswer:
         """Resolve by hand."""
         return act(
             incident_id,
@@ -317,7 +318,7 @@ def api_v1_router(
 
     @router.post("/incidents/{incident_id}/note", tags=["actions"])
     def api_note(
-        incident_id: int, body: m.NoteBody, request: Request, who: Principal = responder
+        incident_id: IncidentId, body: m.NoteBody, request: Request, who: Principal = responder
     ) -> m.ActionAnswer:
         """Add a note to the timeline. `Idempotency-Key` makes a retried note one note."""
         key = request.headers.get("idempotency-key")
@@ -330,7 +331,7 @@ def api_v1_router(
 
     @router.post("/incidents/{incident_id}/reassign", tags=["actions"])
     def api_reassign(
-        incident_id: int, body: m.ReassignBody, who: Principal = responder
+        incident_id: IncidentId, body: m.ReassignBody, who: Principal = responder
     ) -> m.ActionAnswer:
         """Hand the incident to a person: escalation starts over, paging them."""
         return act(
@@ -346,7 +347,7 @@ def api_v1_router(
     def signals(
         topic: Annotated[str | None, Query(max_length=100)] = None,
         kind: Annotated[str | None, Query(max_length=40)] = None,
-        incident_id: int | None = None,
+        incident_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
         since: Annotated[str | None, Query(description="ISO time, inclusive")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         _: Principal = viewer,
