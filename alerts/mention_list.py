@@ -9,7 +9,8 @@ JSON object); a cursor that does not decode is a `ValueError`.
 
 Filters: `topic`, `platform`, `lang`, `label` (neg/neu/pos) and `author` are equalities; `since`
 (inclusive) and `until` (exclusive) bound `created_at`; `q` is a case-insensitive substring of the
-text (`ILIKE`, served by a trigram index on PostgreSQL, see migration 0008_mention_list).
+text, 3 to 200 characters (`ILIKE`, served by a trigram index on PostgreSQL, see migration
+0008_mention_list; a trigram index cannot serve fewer than 3 characters).
 Indexes and measured speed: `docs/benchmarks.md` ("Mention list").
 """
 
@@ -29,6 +30,8 @@ from worker.storage.models import MentionRow
 
 MAX_LIMIT = 200
 MAX_Q = 200
+#: Shorter searches cannot use the trigram index and would read the whole topic.
+MIN_Q = 3
 #: The keys of every item, in order (the API's `Mention` model lists the same).
 ITEM_KEYS = (
     "id",
@@ -94,7 +97,7 @@ def _aware(value: datetime, name: str) -> datetime:
     return value
 
 
-def _where(stmt: Select[Any], f: MentionFilter) -> Select[Any]:
+def _where(stmt: Any, f: MentionFilter) -> Any:
     m = MentionRow
     for column, value in (
         (m.topic, f.topic),
@@ -109,14 +112,31 @@ def _where(stmt: Select[Any], f: MentionFilter) -> Select[Any]:
         stmt = stmt.where(m.created_at >= _aware(f.since, "since"))
     if f.until is not None:
         stmt = stmt.where(m.created_at < _aware(f.until, "until"))
-    if f.q:
-        if len(f.q) > MAX_Q:
-            raise ValueError(f"q: at most {MAX_Q} characters")
+    if f.q is not None:
+        if not MIN_Q <= len(f.q) <= MAX_Q:
+            raise ValueError(f"q: between {MIN_Q} and {MAX_Q} characters")
         stmt = stmt.where(m.text.icontains(f.q, autoescape=True))
     return stmt
 
 
-def item(row: MentionRow) -> dict[str, Any]:
+#: Only the columns a page shows (not `extra`, counts, keys): less to read, send and build.
+_COLUMNS = (
+    MentionRow.id,
+    MentionRow.topic,
+    MentionRow.platform,
+    MentionRow.external_id,
+    MentionRow.url,
+    MentionRow.author,
+    MentionRow.text,
+    MentionRow.lang,
+    MentionRow.label,
+    MentionRow.polarity,
+    MentionRow.author_followers,
+    MentionRow.created_at,
+)
+
+
+def item(row: Any) -> dict[str, Any]:
     """One mention as the API shows it (text as stored: escaping is the renderer's job)."""
     return {
         "id": row.id,
@@ -139,7 +159,7 @@ def page_statement(f: MentionFilter, cursor: str | None, limit: int) -> Select[A
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit: between 1 and {MAX_LIMIT}, got {limit}")
     m = MentionRow
-    stmt = _where(select(m), f)
+    stmt = _where(select(*_COLUMNS), f)
     if cursor is not None:
         at, row_id = decode_cursor(cursor)
         # Typed binds: the UTC conversion of `UtcDateTime` applies to the cursor's time too.
@@ -152,7 +172,7 @@ def list_mentions(
     session: Session, f: MentionFilter, cursor: str | None = None, limit: int = 50
 ) -> MentionPage:
     """One page of mentions matching `f`, newest first, after `cursor` (None: the first page)."""
-    rows = list(session.scalars(page_statement(f, cursor, limit)))
+    rows = list(session.execute(page_statement(f, cursor, limit)))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more else None

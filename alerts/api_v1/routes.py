@@ -182,7 +182,7 @@ def api_v1_router(
         topic: Annotated[str | None, Query(max_length=100)] = None,
         q: Annotated[
             str | None,
-            Query(min_length=1, max_length=200, description="case-insensitive substring"),
+            Query(min_length=3, max_length=200, description="case-insensitive substring"),
         ] = None,
         platform: Annotated[str | None, Query(max_length=40)] = None,
         lang: Annotated[str | None, Query(max_length=16)] = None,

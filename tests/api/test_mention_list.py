@@ -163,6 +163,8 @@ def test_each_filter(sessions: sessionmaker[Session]) -> None:
     assert ids_of(q="100%") == [ids[1]]
     assert ids_of(q="_vraiment_") == [ids[1]]
     assert ids_of(q="1_0") == []
+    with pytest.raises(ValueError, match="q: between 3"):
+        ids_of(q="ok")
     assert ids_of(q="nothing like it") == []
     assert ids_of(topic="acme", q="battery") == []  # "Batterie" does not contain "battery"
 

@@ -144,6 +144,7 @@ class MentionRow(Base):
         # The mention list (alerts/mention_list.py) pages by (created_at, id), newest first.
         Index("ix_mentions_topic_created_id", "topic", "created_at", "id"),
         Index("ix_mentions_created_id", "created_at", "id"),
+        Index("ix_mentions_topic_platform_created_id", "topic", "platform", "created_at", "id"),
         Index("ix_mentions_author_created_id", "author", "created_at", "id"),
         Index("ix_mentions_topic_seq", "topic", "seq"),
         # Case-insensitive substring search (ILIKE) on PostgreSQL, with pg_trgm (0008_mention_list).

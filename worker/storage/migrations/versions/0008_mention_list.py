@@ -1,8 +1,9 @@
 """mention list: keyset-paging indexes on mentions (created_at, id) and a trigram index on text
 
 `ix_mentions_topic_created` (topic, created_at) becomes (topic, created_at, id), which serves the
-same queries and the list's keyset order; (created_at, id) serves the list without a topic and
-(author, created_at, id) the author filter. On PostgreSQL, `pg_trgm` (a trusted extension: the
+same queries and the list's keyset order; (created_at, id) serves the list without a topic,
+(topic, platform, created_at, id) a platform with few of the topic's mentions (app reviews among
+tweets) and (author, created_at, id) the author filter. On PostgreSQL, `pg_trgm` (a trusted extension: the
 database owner may create it) gives `text` a GIN trigram index for `ILIKE '%q%'`; where the
 extension is not installed on the server, the index is skipped with a warning and text search
 falls back to a scan (docs/api.md, "Search").
@@ -34,6 +35,9 @@ def upgrade() -> None:
         batch.drop_index("ix_mentions_topic_created")
         batch.create_index("ix_mentions_topic_created_id", ["topic", "created_at", "id"])
         batch.create_index("ix_mentions_created_id", ["created_at", "id"])
+        batch.create_index(
+            "ix_mentions_topic_platform_created_id", ["topic", "platform", "created_at", "id"]
+        )
         batch.create_index("ix_mentions_author_created_id", ["author", "created_at", "id"])
     if bind.dialect.name == "postgresql":
         if _trgm_available(bind):
@@ -61,6 +65,7 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_mentions_text_trgm")
     with op.batch_alter_table("mentions") as batch:
         batch.drop_index("ix_mentions_author_created_id")
+        batch.drop_index("ix_mentions_topic_platform_created_id")
         batch.drop_index("ix_mentions_created_id")
         batch.drop_index("ix_mentions_topic_created_id")
         batch.create_index("ix_mentions_topic_created", ["topic", "created_at"])
