@@ -3,8 +3,10 @@
 - `GET /ack/{token}` shows the incident and one big button; it never changes anything, because
   mail security scanners open links in e-mails. `POST /ack/{token}` acknowledges (single use).
 - `GET /incidents/{id}/packet?t=…` shows the packet to whoever holds the signed view link.
-- `/api/…` needs `Authorization: Bearer $TOCSIN_API_TOKEN`; without a token configured, only
-  loopback clients may call it. The dashboard `/` and `/metrics` follow the same rule.
+- The old `/api/…` endpoints and `/metrics` need `Authorization: Bearer $TOCSIN_API_TOKEN`;
+  without a token configured, only loopback clients may call them.
+- Dashboard pages (`/`) and `/api/v1` need an account (`alerts.auth`): `/login`, `/logout` and
+  `/set-password/{token}` come from `Auth.router`.
 - Every request first passes `alerts.websecurity` (Host allow-list, same-origin JSON for state
   changes, the token rule), as a middleware, so routers added later are covered too.
 """
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
@@ -24,7 +26,7 @@ from sqlalchemy import func, select, text
 from alerts import websecurity
 from alerts.api_incidents import incidents_router, oncall_rows
 from alerts.api_v1 import api_v1_router
-from alerts.api_v1._auth_standin import Auth
+from alerts.auth import Auth, AuthRefusal, Principal, refusal_handler
 from alerts.channels.render import env
 from alerts.deadman import check_pipeline
 from alerts.integrations import router as integrations_router
@@ -84,6 +86,11 @@ def create_app(
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         return response
+
+    auth = Auth(rt_of, now_of)
+    app.state.auth = auth  # for routers and tests that need the same dependencies
+    app.include_router(auth.router)
+    app.add_exception_handler(AuthRefusal, refusal_handler)
 
     def authorize(request: Request) -> None:
         """The token rule again, in the route (the middleware already applied it)."""
@@ -250,11 +257,13 @@ def create_app(
         return JSONResponse({"result": str(result)}, status_code=status)
 
     app.include_router(incidents_router(rt_of, now_of, authorize))
-    app.include_router(api_v1_router(rt_of, now_of, Auth(rt_of, now_of)))
+    app.include_router(api_v1_router(rt_of, now_of, auth))
 
     @app.get("/", response_class=HTMLResponse)
-    def dashboard(request: Request) -> HTMLResponse:
-        authorize(request)
+    def dashboard(
+        request: Request,
+        who: Principal = Depends(auth.page()),  # noqa: B008 - `auth` is local: no Annotated
+    ) -> HTMLResponse:
         with rt_of().sessions() as session:
             rows = list_incidents(session, open_only=True)
         oncall = oncall_rows(rt_of().config, now_of())

@@ -4,8 +4,8 @@
 `ProblemRoute` is the route class of the v1 router: whatever a handler or a dependency raises —
 `HTTPException` (404, 401/403 from `Auth.api`, 409 …), FastAPI's `RequestValidationError` (422) or
 any other exception (500, logged without the request's content) — becomes a problem document,
-without touching the rest of the app. `not_found_route` answers paths under `/api/v1` that match
-no endpoint (404, or 405 with `Allow` when only the method is wrong).
+without touching the rest of the app. `not_found_route` (on a `FallbackRoute`) answers paths
+under `/api/v1` that match no endpoint (404, or 405 with `Allow` when only the method is wrong).
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ def _validation(exc: RequestValidationError) -> JSONResponse:
 def from_exception(exc: Exception) -> Response:
     if isinstance(exc, RequestValidationError):
         return _validation(exc)
+    ready = getattr(exc, "response", None)  # `alerts.auth.AuthRefusal` carries its problem
+    if isinstance(ready, Response):
+        return ready
     if isinstance(exc, StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
@@ -100,6 +103,27 @@ class ProblemRoute(APIRoute):
             return response
 
         return guarded
+
+
+_PROBING = "tocsin.api_v1.probing"
+
+
+class FallbackRoute(ProblemRoute):
+    """`/api/v1/{rest:path}`: matches only when no other route of the app fully matches, so a
+    route added to the app after this router (a test's, a plugin's) is still reached."""
+
+    def matches(self, scope: Any) -> tuple[Match, Any]:
+        if scope.get(_PROBING):  # asked again while probing the app's routes (nested routers)
+            return Match.NONE, {}
+        match, child = super().matches(scope)
+        if match is Match.NONE:
+            return match, child
+        probe = {**scope, _PROBING: True}
+        app = scope.get("app")
+        for route in getattr(getattr(app, "router", None), "routes", ()):
+            if route.matches(probe)[0] is Match.FULL:
+                return Match.NONE, {}
+        return match, child
 
 
 def not_found_route(router_routes: Callable[[], list[Any]]) -> Callable[..., Response]:
@@ -125,4 +149,12 @@ def not_found_route(router_routes: Callable[[], list[Any]]) -> Callable[..., Res
     return fallback
 
 
-__all__ = ["PROBLEM", "Problem", "ProblemRoute", "from_exception", "not_found_route", "problem"]
+__all__ = [
+    "PROBLEM",
+    "FallbackRoute",
+    "Problem",
+    "ProblemRoute",
+    "from_exception",
+    "not_found_route",
+    "problem",
+]

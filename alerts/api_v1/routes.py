@@ -31,8 +31,13 @@ from alerts.actions import (
 )
 from alerts.api_incidents import oncall_rows
 from alerts.api_v1 import models as m
-from alerts.api_v1._auth_standin import Auth, Principal, Role
-from alerts.api_v1.problems import PROBLEM, Problem, ProblemRoute, not_found_route
+from alerts.api_v1.problems import (
+    PROBLEM,
+    FallbackRoute,
+    Problem,
+    ProblemRoute,
+    not_found_route,
+)
 from alerts.api_v1.reads import (
     hourly_series,
     list_reports,
@@ -40,6 +45,7 @@ from alerts.api_v1.reads import (
     topic_exists,
     topic_rows,
 )
+from alerts.auth import Auth, Principal, Role
 from alerts.mention_list import MAX_LIMIT, MentionFilter, list_mentions
 from alerts.opening import open_by_hand
 from alerts.packets import list_versions
@@ -412,6 +418,7 @@ def api_v1_router(
         not_found_route(lambda: router.routes),
         methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         include_in_schema=False,
+        route_class_override=FallbackRoute,
     )
     return router
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from alerts.auth import Role, create_token, create_user
 from alerts.web import create_app
 from tests.alerts.scenario import CONFIG, SECRET, T0, Clock
 from worker.config import parse_config
@@ -65,6 +66,22 @@ def clock() -> Clock:
     return Clock()
 
 
+def accounts(rt: Runtime) -> dict[str, str]:
+    """A viewer and a responder account, each with a personal token: {account name: token}.
+    (With an account in the database, a loopback caller is no longer the "local" admin.)"""
+    tokens = {}
+    with rt.sessions.begin() as s:
+        for name, role in (("vera", Role.viewer), ("rory", Role.responder)):
+            create_user(s, name, role, T0)
+            tokens[name] = create_token(s, name, T0)
+    return tokens
+
+
+@pytest.fixture
+def tokens(rt: Runtime) -> dict[str, str]:
+    return accounts(rt)
+
+
 def _client(rt: Runtime, clock: Clock, token: str | None) -> TestClient:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return TestClient(
@@ -73,17 +90,17 @@ def _client(rt: Runtime, clock: Clock, token: str | None) -> TestClient:
 
 
 @pytest.fixture
-def viewer(rt: Runtime, clock: Clock) -> TestClient:
-    return _client(rt, clock, "viewer")
+def viewer(rt: Runtime, clock: Clock, tokens: dict[str, str]) -> TestClient:
+    return _client(rt, clock, tokens["vera"])
 
 
 @pytest.fixture
-def responder(rt: Runtime, clock: Clock) -> TestClient:
-    return _client(rt, clock, "responder")
+def responder(rt: Runtime, clock: Clock, tokens: dict[str, str]) -> TestClient:
+    return _client(rt, clock, tokens["rory"])
 
 
 @pytest.fixture
-def anonymous(rt: Runtime, clock: Clock) -> TestClient:
+def anonymous(rt: Runtime, clock: Clock, tokens: dict[str, str]) -> TestClient:
     return _client(rt, clock, None)
 
 
@@ -106,4 +123,4 @@ def mentions(n: int, start: datetime = T0, **kw: Any) -> list[Mention]:
     ]
 
 
-__all__ = ["HOSTILE", "T0", "UTC", "make_rt", "mentions", "store"]
+__all__ = ["HOSTILE", "T0", "UTC", "accounts", "make_rt", "mentions", "store"]

@@ -110,7 +110,7 @@ def test_actions_are_audited_as_the_principal_via_api(
     ack = responder.post(f"{base}/acknowledge", json={})
     assert ack.status_code == 200
     assert ack.json()["result"] == "acknowledged"
-    assert ack.json()["incident"]["acknowledged_by"] == "responder"
+    assert ack.json()["incident"]["acknowledged_by"] == "rory"
     assert ack.json()["incident"]["acknowledged_via"] == "api"
     again = responder.post(f"{base}/acknowledge", json={}).json()
     assert again["result"] == "already_acknowledged"
@@ -130,11 +130,11 @@ def test_actions_are_audited_as_the_principal_via_api(
     d = responder.get(base).json()
     mine = [(e["kind"], e["actor"], e["detail"].get("via")) for e in d["timeline"] if e["actor"]]
     assert mine[-5:] == [
-        ("acknowledged", "responder", "api"),
-        ("snoozed", "responder", "api"),
-        ("note", "responder", "api"),
-        ("reassigned", "responder", "api"),
-        ("resolved", "responder", "api"),
+        ("acknowledged", "rory", "api"),
+        ("snoozed", "rory", "api"),
+        ("note", "rory", "api"),
+        ("reassigned", "rory", "api"),
+        ("resolved", "rory", "api"),
     ]
     assert d["notes"][0]["text"] == HOSTILE
 
@@ -149,7 +149,7 @@ def test_open_by_hand(responder: TestClient) -> None:
         "opened": False,
     }
     d = responder.get(f"/api/v1/incidents/{first.json()['id']}").json()
-    assert (d["timeline"][0]["actor"], d["timeline"][0]["detail"]["via"]) == ("responder", "api")
+    assert (d["timeline"][0]["actor"], d["timeline"][0]["detail"]["via"]) == ("rory", "api")
     problem(responder.post("/api/v1/incidents", json={**body, "severity": 9}), 422)
     problem(responder.post("/api/v1/incidents", json={**body, "title": "   "}), 422)
 

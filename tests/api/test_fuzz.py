@@ -23,10 +23,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from alerts.api_v1 import api_v1_router, openapi_document
-from alerts.api_v1._auth_standin import Auth
+from alerts.auth import Auth
 from alerts.web import create_app
 from tests.alerts.scenario import Clock, open_incident
-from tests.api.conftest import HOSTILE, make_rt, mentions, store
+from tests.api.conftest import HOSTILE, accounts, make_rt, mentions, store
 from worker.storage.db import upgrade
 
 MAX_EXAMPLES = 12
@@ -70,6 +70,7 @@ def fuzz_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     open_incident(rt)
     store(rt, mentions(30, text=HOSTILE))
     _STATE["rt"] = rt
+    _STATE["token"] = accounts(rt)["rory"]
     yield
     _STATE.pop("rt")
     rt.dispose()
@@ -84,6 +85,6 @@ def fuzz_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 )
 def test_api_v1_conforms_to_its_openapi_document(case: Any, fuzz_runtime: None) -> None:
     case.call_and_validate(
-        headers={"Authorization": "Bearer responder"},
+        headers={"Authorization": f"Bearer {_STATE['token']}"},
         checks=CHECKS,
     )

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_mention_list"
-down_revision = "0006_h5"  # 0007_accounts once the `auth` branch is merged (the lead chains it)
+down_revision = "0007_accounts"
 branch_labels = None
 depends_on = None
 
