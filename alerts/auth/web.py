@@ -163,7 +163,7 @@ class Auth:
         rt, now = self.rt_of(), self.now_of()
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
-            with rt.sessions() as session:
+            with rt.sessions.begin() as session:
                 return principal_for_token(session, value.strip(), now)
         header = self._proxy_header()
         if header and request.headers.get(header):

@@ -148,9 +148,10 @@ def test_bearer_tokens_act_with_their_accounts_role(rt: Runtime, clock: Clock) -
     unauth = c.get("/api/v1/test/read")
     assert unauth.headers["www-authenticate"].startswith("Bearer")
     assert unauth.json()["status"] == 401
-    # Stored hashed: the token itself is in no row.
+    # Stored hashed: the token itself is in no row. Its last use is kept (to the minute).
     with rt.sessions() as s:
         hashes = list(s.scalars(select(ApiToken.token_hash)))
+        assert set(s.scalars(select(ApiToken.last_used_at))) == {T0}
     assert len(hashes) == 2 and viewer_token not in hashes and ops_token not in hashes
     # Revoked, or its account disabled: refused.
     with rt.sessions.begin() as s:
