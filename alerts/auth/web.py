@@ -456,6 +456,9 @@ async def read_form(request: Request) -> dict[str, str]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         return {}
+    parsed = getattr(request, "_form", None)  # already parsed by FastAPI for `Form(...)` fields
+    if parsed is not None:
+        return {k: v for k, v in parsed.items() if isinstance(v, str)}
     body = await request.body()
     if len(body) > FORM_MAX:
         raise AuthRefusal(html_page(413, "Form too large"))

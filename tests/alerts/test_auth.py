@@ -115,6 +115,8 @@ def test_viewer_cannot_act_responder_can(rt: Runtime, clock: Clock) -> None:
     refused = viewer.post("/test/act", data={"csrf_token": v_token})
     assert refused.status_code == 403 and "Not allowed" in refused.text
     assert responder.post("/test/act", data={"csrf_token": r_token}).json() == {"done_by": "ops"}
+    noted = responder.post("/test/note", data={"csrf_token": r_token, "note": "<b>on it</b>"})
+    assert noted.json() == {"by": "ops", "note": "<b>on it</b>"}
     # A JSON call with the session cookie sends X-CSRF-Token instead of a form field.
     assert (
         viewer.post("/api/v1/test/act", json={}, headers={"X-CSRF-Token": v_token}).status_code
