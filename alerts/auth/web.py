@@ -353,11 +353,7 @@ class Auth:
                         error="Wrong account name or password.",
                     )  # fmt: skip
                 rehash_if_needed(user, password)
-                session.execute(
-                    delete(WebSession).where(
-                        WebSession.user_id == user.id, WebSession.expires_at <= now
-                    )
-                )
+                session.execute(delete(WebSession).where(WebSession.expires_at <= now))
                 token = secrets.token_urlsafe(32)
                 session.add(
                     WebSession(
