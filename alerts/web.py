@@ -25,6 +25,7 @@ from sqlalchemy import func, select, text
 
 from alerts import websecurity
 from alerts.api_incidents import incidents_router, oncall_rows
+from alerts.api_v1 import api_v1_router
 from alerts.auth import Auth, AuthRefusal, Principal, refusal_handler
 from alerts.channels.render import env
 from alerts.deadman import check_pipeline
@@ -256,6 +257,7 @@ def create_app(
         return JSONResponse({"result": str(result)}, status_code=status)
 
     app.include_router(incidents_router(rt_of, now_of, authorize))
+    app.include_router(api_v1_router(rt_of, now_of, auth))
 
     @app.get("/", response_class=HTMLResponse)
     def dashboard(
