@@ -46,6 +46,9 @@ CONFIG = """
 [[topics]]
 name = "acme"
 display_name = "Acme"
+[[topics]]
+name = "beta"
+display_name = "Beta"
 
 [people.alice]
 name = "Alice"
@@ -163,14 +166,14 @@ def runtime(
     return Runtime(settings, parse_config(text), engine, make_sessionmaker(engine), tmp_path)
 
 
-def open_and_page(rt: Runtime, at: datetime = T0) -> int:
+def open_and_page(rt: Runtime, at: datetime = T0, topic: str = "acme") -> int:
     with rt.sessions.begin() as s:
         page = [
             Mention("rss", f"{at}-{i}", at - timedelta(minutes=3), "Acme scam") for i in range(3)
         ]
-        ingest_page(s, page, at, bucket_seconds=300, topic="acme")
+        ingest_page(s, page, at, bucket_seconds=300, topic=topic)
         ev = Evidence(at - timedelta(minutes=5), at, 30, 3, 1, 6, 1e-9)
-        sig = Signal("acme", "volume_spike", at, 0.99, 2, "Spike: 30 mentions", ev)
+        sig = Signal(topic, "volume_spike", at, 0.99, 2, "Spike: 30 mentions", ev)
         (inc_id,) = observe(s, rt.config, store_signals(s, [sig]), at)
     escalation_tick(rt.sessions, rt.config, at, base_url=rt.settings.base_url, secret_key=SECRET)
     return inc_id
@@ -191,7 +194,11 @@ def state(rt: Runtime, inc_id: int) -> tuple[str, str | None]:
 
 
 def test_page_on_slack_sms_pagerduty_then_a_signed_slack_press_acknowledges_and_updates(
-    db_url: str, sessions: sessionmaker[Session], tmp_path: Path, vendors: Vendors
+    db_url: str,
+    sessions: sessionmaker[Session],
+    tmp_path: Path,
+    vendors: Vendors,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Forged presses (wrong secret, a timestamp six minutes old, an unknown user) change
     nothing; the real one acknowledges as Alice via Slack, the Slack message loses its buttons,
@@ -218,6 +225,7 @@ def test_page_on_slack_sms_pagerduty_then_a_signed_slack_press_acknowledges_and_
         r = client.post("/integrations/slack/interactions", content=body, headers=headers)
         assert r.status_code == status, (secret, stamp, user)
         assert state(rt, inc_id) == ("triggered", None)
+    assert f"refused a press on incident {inc_id} by unknown user U0MALLORY" in caplog.text
     body, headers = press(SIGNING, "U0ALICE", inc_id, timestamp=ts)
     r = client.post("/integrations/slack/interactions", content=body, headers=headers)
     assert r.status_code == 200
@@ -261,6 +269,38 @@ def test_an_sms_reply_acknowledges_and_a_forged_one_changes_nothing(
     assert state(rt, inc_id) == ("acknowledged", "alice")
     with rt.sessions() as s:
         assert s.scalars(select(Acknowledgement.via)).all() == ["sms"]
+    rt.dispose()
+
+
+def test_sms_reply_forms_ack_with_an_id_and_1_and_what_an_unknown_phone_gets(
+    sqlite_url: str, tmp_path: Path, vendors: Vendors
+) -> None:
+    """`ACK <id>` acknowledges that incident even when it is not the newest; `1` the newest one
+    still waiting; then `ACK` finds nothing waiting; `ACK 999` names no incident; a phone that
+    is not in [people] gets an empty reply and acknowledges nothing."""
+    rt = runtime(sqlite_url, tmp_path, vendors)
+    client = TestClient(create_app(lambda: rt, clock=Clock()), base_url=rt.settings.base_url)
+    older = open_and_page(rt, T0, "acme")
+    newer = open_and_page(rt, T0 + timedelta(minutes=1), "beta")
+    deliver(rt, T0 + timedelta(minutes=1))
+    url = "https://tocsin.example/integrations/twilio/sms"
+
+    def reply(text: str, sender: str = "+15550100001") -> str:
+        body, headers = signed_reply(url, vendors.twilio.token, sender, text)
+        r = client.post("/integrations/twilio/sms", content=body, headers=headers)
+        assert r.status_code == 200
+        return r.text
+
+    assert "<Message>" not in reply("ACK", sender="+15550109999")
+    assert (state(rt, older)[0], state(rt, newer)[0]) == ("triggered", "triggered")
+    assert f"incident {older} acknowledged" in reply(f"ACK {older}")
+    assert (state(rt, older)[0], state(rt, newer)[0]) == ("acknowledged", "triggered")
+    assert f"incident {newer} acknowledged" in reply("1")
+    assert state(rt, newer) == ("acknowledged", "alice")
+    assert "nothing waiting" in reply("ACK")
+    assert "no incident 999" in reply("ack 999")
+    with rt.sessions() as s:
+        assert s.scalars(select(Acknowledgement.via)).all() == ["sms", "sms"]
     rt.dispose()
 
 
