@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.channels import build_channels
 from alerts.outbox import LEASE, _claim_one, dispatch_due, plan_follow_ups
-from alerts.service import escalation_tick, observe
+from alerts.service import escalation_tick, observe, resolve_by_hand
 from alerts.web import create_app
 from tests.fakes.pagerduty import PagerDutyFake, invalid, signed_webhook
 from tests.fakes.slack import SlackFake, press
@@ -244,6 +244,16 @@ def test_page_on_slack_sms_pagerduty_then_a_signed_slack_press_acknowledges_and_
     later = T0 + timedelta(minutes=30)
     assert escalation_tick(rt.sessions, rt.config, later, base_url="x", secret_key=SECRET) == 0
     deliver(rt, later)
+    assert [m["To"] for m in vendors.twilio.sent] == ["+15550100001"]
+    # Resolved by hand: PagerDuty's incident resolves with the same dedup_key, and the Slack
+    # message says so; a text message cannot be edited, so nothing more goes by SMS.
+    with rt.sessions.begin() as s:
+        assert resolve_by_hand(s, inc_id, by="alice", via="cli", now=later) == "done"
+    assert deliver(rt, later) == 2
+    assert [e["event_action"] for e in vendors.pd.events] == ["trigger", "acknowledge", "resolve"]
+    assert vendors.pd.incidents == {trigger["dedup_key"]: "resolved"}
+    (final,) = vendors.slack.posted()
+    assert "Resolved" in str(final["blocks"]) and "tocsin_ack" not in str(final)
     assert [m["To"] for m in vendors.twilio.sent] == ["+15550100001"]
     rt.dispose()
 
