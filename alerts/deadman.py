@@ -6,7 +6,7 @@ Every minute (`run_deadman`, a plain function of sessions, config and now; the t
 1. Read the heartbeats (`worker.heartbeat`) and the outbox, and list what is stalled
    (`check_pipeline`):
    - **evaluation**: no topic evaluated for `evaluation_minutes`;
-   - **beat**: the escalation tick (every five seconds, driven by beat) silent for `beat_minutes`
+   - **beat**: the escalation tick (every two seconds, driven by beat) silent for `beat_minutes`
      — beat, or every worker of the `alerts` queue, is down;
    - **outbox**: a notification due for more than `outbox_minutes` and still not delivered.
    A job that never ran counts from the first time the switch itself ran, so a fresh install

@@ -21,18 +21,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from alerts.channels import address_for
+from alerts.channels.registry import contact_channels as contact_addresses
 from alerts.escalation import Target
 from alerts.schedules import on_call
 from worker.config import Config, Person
 from worker.oncall_config import Availability
-
-#: A person's contact methods in order, and the channel types that use each.
-CONTACT_METHODS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("email", ("smtp",)),
-    ("phone", ("twilio", "sms")),
-    ("slack_user_id", ("slack",)),
-    ("teams", ("teams",)),
-)
 
 
 @dataclass(frozen=True)
@@ -66,15 +59,9 @@ def people_for(config: Config, target: str, now: datetime) -> list[Person]:
 
 
 def contact_channels(config: Config, person: Person) -> list[str]:
-    """The configured channels that can reach `person`, in their contact-method order."""
-    out = []
-    for method, types in CONTACT_METHODS:
-        if not getattr(person, method, None):
-            continue
-        for name, channel in config.channels.items():
-            if channel.type in types and address_for(config, person, name):
-                out.append(name)
-    return out
+    """The configured channels that can reach `person`, in their contact-method order
+    (`alerts.channels.registry.CONTACT_KEYS`: each channel type declares the key it serves)."""
+    return [name for name, _ in contact_addresses(config, person)]
 
 
 def quiet_until(avail: Availability, severity: int, now: datetime) -> datetime | None:
@@ -175,7 +162,6 @@ def _route(config: Config, person: Person, wanted: str, used: set[str]) -> tuple
 
 
 __all__ = [
-    "CONTACT_METHODS",
     "Page",
     "Plan",
     "contact_channels",

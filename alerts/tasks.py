@@ -78,6 +78,10 @@ def escalation_tick(ctx: Context, now: datetime) -> int:
             record_heartbeat(session, ESCALATION_TICK, now, seconds=time.perf_counter() - started)
     if fired or resolved:
         log.info("escalation tick", fired=fired, resolved=resolved)
+    if fired and ctx.online:
+        # The pages just written go out now rather than at the dispatcher's next beat (issue 13's
+        # timing: bench/paging_latency.py). A simulation runs the dispatcher right after this job.
+        ctx.send("notify.dispatch", [], now)
     return fired
 
 

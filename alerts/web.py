@@ -127,7 +127,9 @@ def create_app(
             inc = get_incident(session, c.incident_id)
         if inc is None:
             return _page(404, heading="Incident not found")
-        if inc["state"] != "triggered":
+        # A snoozed incident can still be acknowledged (which ends the snooze for good), as
+        # `alerts.actions.acknowledge` allows: only an acknowledged or resolved one cannot.
+        if inc["state"] not in ("triggered", "snoozed"):
             who = inc["acknowledged_by"] or "someone"
             lines = [
                 f"Already {inc['state']}"
@@ -145,6 +147,14 @@ def create_app(
             lines=[
                 *inc["explanations"][:3],
                 f"Opened {_shown(inc['opened_at'], rt.config.timezone)}.",
+                *(
+                    [
+                        f"Snoozed until {_shown(inc['snoozed_until'], rt.config.timezone)};"
+                        " acknowledging stops the escalation for good."
+                    ]
+                    if inc["state"] == "snoozed" and inc["snoozed_until"]
+                    else []
+                ),
             ],
             form_action=f"/ack/{token}",
             button="Acknowledge",

@@ -55,7 +55,8 @@ def check(response: httpx.Response, what: str, detail: str = "") -> None:
     raise TransportError(
         f"{what}: HTTP {status}" + (f" {detail}" if detail else ""),
         permanent=is_permanent(status),
-        retry_after=retry_after(response) if status in (429, 503) else None,
+        # Any answer worth retrying may say when (429, 503, but also a 502 from a proxy).
+        retry_after=None if is_permanent(status) else retry_after(response),
     )
 
 

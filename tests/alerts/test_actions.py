@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -235,3 +236,42 @@ def test_a_note_appears_in_the_packet_timeline_and_what_we_know(
 
     html = render_packet_html(packet)
     assert "Legal says: no comment" in html and "<script>x" not in html
+
+
+def test_the_signed_acknowledge_page_acknowledges_a_snoozed_incident(tmp_path: Path) -> None:
+    """The link in a page (e-mail, Teams, Apprise, SMS) still works once someone snoozed the
+    incident: GET shows the button (and the snooze), POST acknowledges via "link", the snooze
+    ends for good; an acknowledged incident's page shows no button."""
+    from fastapi.testclient import TestClient
+
+    from alerts.web import create_app
+    from tests.alerts import scenario
+
+    rt = scenario.make_runtime(tmp_path)
+    clock = scenario.Clock()
+    client = TestClient(create_app(lambda: rt, clock=clock))
+    inc = scenario.open_incident(rt)
+    path = scenario.ack_path(rt)
+    clock.now = scenario.T0 + timedelta(minutes=2)
+    with rt.sessions.begin() as s:
+        snooze(s, inc, minutes=30, by="bob", via="cli", now=clock.now)
+    page = client.get(path)
+    assert page.status_code == 200
+    assert f'action="{path}"' in page.text and "Snoozed until" in page.text
+    with rt.sessions() as s:
+        assert s.get(Incident, inc).state == "snoozed"  # type: ignore[union-attr]
+    clock.now += timedelta(minutes=1)
+    done = client.post(path)
+    assert done.status_code == 200 and "Acknowledged by alice" in done.text
+    with rt.sessions() as s:
+        row = get_incident(s, inc)
+    assert row is not None
+    assert (row["state"], row["acknowledged_by"], row["acknowledged_via"]) == (
+        "acknowledged",
+        "alice",
+        "link",
+    )
+    assert row["snoozed_until"] is None and row["next_due_at"] is None
+    again = client.get(path)
+    assert "Already acknowledged by alice" in again.text and "<form" not in again.text
+    rt.dispose()

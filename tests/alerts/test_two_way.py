@@ -5,6 +5,7 @@ acknowledges, a forged one changes nothing, and delivered pages are updated afte
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.channels import build_channels
 from alerts.outbox import LEASE, _claim_one, dispatch_due, plan_follow_ups
-from alerts.service import escalation_tick, observe
+from alerts.service import escalation_tick, observe, resolve_by_hand
 from alerts.web import create_app
-from tests.fakes.pagerduty import PagerDutyFake, signed_webhook
+from tests.fakes.pagerduty import PagerDutyFake, invalid, signed_webhook
 from tests.fakes.slack import SlackFake, press
-from tests.fakes.twilio import TwilioFake, signed_reply
+from tests.fakes.slack import error as slack_error
+from tests.fakes.teams import TeamsFake, flow_error
+from tests.fakes.twilio import TwilioFake, signed_reply, twilio_error
 from tests.fakes.vendor import Answer
 from tests.fakes.webhook_receiver import WebhookReceiver
 from worker.config import parse_config
@@ -43,11 +46,15 @@ CONFIG = """
 [[topics]]
 name = "acme"
 display_name = "Acme"
+[[topics]]
+name = "beta"
+display_name = "Beta"
 
 [people.alice]
 name = "Alice"
 phone = "+1 555 010 0001"
 slack_user_id = "U0ALICE"
+teams = "alice@example.com"
 [people.carol]
 name = "Carol"
 phone = "+15550100002"
@@ -87,6 +94,14 @@ webhook_secret_env = "PD_WEBHOOK_SECRET"
 type = "webhook"
 url = "{hook}/in"
 secret_env = "HOOK_SECRET"
+
+[channels.teams]
+type = "teams"
+url_env = "TEAMS_URL"
+
+[channels.chat]
+type = "apprise"
+url_env = "APPRISE_URL"
 """
 
 
@@ -94,9 +109,11 @@ class Vendors:
     def __init__(self) -> None:
         self.slack, self.twilio, self.pd = SlackFake(), TwilioFake(), PagerDutyFake()
         self.hook = WebhookReceiver(WHSEC)
+        self.teams = TeamsFake()
+        self.chat = WebhookReceiver()  # Apprise's json:// posts here
 
     def all(self) -> tuple[Any, ...]:
-        return (self.slack, self.twilio, self.pd, self.hook)
+        return (self.slack, self.twilio, self.pd, self.hook, self.teams, self.chat)
 
 
 @pytest.fixture
@@ -111,6 +128,8 @@ def vendors(monkeypatch: pytest.MonkeyPatch) -> Iterator[Vendors]:
     monkeypatch.setenv("PD_KEY", v.pd.routing_key)
     monkeypatch.setenv("PD_WEBHOOK_SECRET", PD_HOOK)
     monkeypatch.setenv("HOOK_SECRET", WHSEC)
+    monkeypatch.setenv("TEAMS_URL", v.teams.flow_url)
+    monkeypatch.setenv("APPRISE_URL", v.chat.url.replace("http://", "json://") + "/notify")
     yield v
     for fake in v.all():
         fake.stop()
@@ -147,14 +166,14 @@ def runtime(
     return Runtime(settings, parse_config(text), engine, make_sessionmaker(engine), tmp_path)
 
 
-def open_and_page(rt: Runtime, at: datetime = T0) -> int:
+def open_and_page(rt: Runtime, at: datetime = T0, topic: str = "acme") -> int:
     with rt.sessions.begin() as s:
         page = [
             Mention("rss", f"{at}-{i}", at - timedelta(minutes=3), "Acme scam") for i in range(3)
         ]
-        ingest_page(s, page, at, bucket_seconds=300, topic="acme")
+        ingest_page(s, page, at, bucket_seconds=300, topic=topic)
         ev = Evidence(at - timedelta(minutes=5), at, 30, 3, 1, 6, 1e-9)
-        sig = Signal("acme", "volume_spike", at, 0.99, 2, "Spike: 30 mentions", ev)
+        sig = Signal(topic, "volume_spike", at, 0.99, 2, "Spike: 30 mentions", ev)
         (inc_id,) = observe(s, rt.config, store_signals(s, [sig]), at)
     escalation_tick(rt.sessions, rt.config, at, base_url=rt.settings.base_url, secret_key=SECRET)
     return inc_id
@@ -175,7 +194,11 @@ def state(rt: Runtime, inc_id: int) -> tuple[str, str | None]:
 
 
 def test_page_on_slack_sms_pagerduty_then_a_signed_slack_press_acknowledges_and_updates(
-    db_url: str, sessions: sessionmaker[Session], tmp_path: Path, vendors: Vendors
+    db_url: str,
+    sessions: sessionmaker[Session],
+    tmp_path: Path,
+    vendors: Vendors,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Forged presses (wrong secret, a timestamp six minutes old, an unknown user) change
     nothing; the real one acknowledges as Alice via Slack, the Slack message loses its buttons,
@@ -202,6 +225,7 @@ def test_page_on_slack_sms_pagerduty_then_a_signed_slack_press_acknowledges_and_
         r = client.post("/integrations/slack/interactions", content=body, headers=headers)
         assert r.status_code == status, (secret, stamp, user)
         assert state(rt, inc_id) == ("triggered", None)
+    assert f"refused a press on incident {inc_id} by unknown user U0MALLORY" in caplog.text
     body, headers = press(SIGNING, "U0ALICE", inc_id, timestamp=ts)
     r = client.post("/integrations/slack/interactions", content=body, headers=headers)
     assert r.status_code == 200
@@ -220,6 +244,16 @@ def test_page_on_slack_sms_pagerduty_then_a_signed_slack_press_acknowledges_and_
     later = T0 + timedelta(minutes=30)
     assert escalation_tick(rt.sessions, rt.config, later, base_url="x", secret_key=SECRET) == 0
     deliver(rt, later)
+    assert [m["To"] for m in vendors.twilio.sent] == ["+15550100001"]
+    # Resolved by hand: PagerDuty's incident resolves with the same dedup_key, and the Slack
+    # message says so; a text message cannot be edited, so nothing more goes by SMS.
+    with rt.sessions.begin() as s:
+        assert resolve_by_hand(s, inc_id, by="alice", via="cli", now=later) == "done"
+    assert deliver(rt, later) == 2
+    assert [e["event_action"] for e in vendors.pd.events] == ["trigger", "acknowledge", "resolve"]
+    assert vendors.pd.incidents == {trigger["dedup_key"]: "resolved"}
+    (final,) = vendors.slack.posted()
+    assert "Resolved" in str(final["blocks"]) and "tocsin_ack" not in str(final)
     assert [m["To"] for m in vendors.twilio.sent] == ["+15550100001"]
     rt.dispose()
 
@@ -245,6 +279,38 @@ def test_an_sms_reply_acknowledges_and_a_forged_one_changes_nothing(
     assert state(rt, inc_id) == ("acknowledged", "alice")
     with rt.sessions() as s:
         assert s.scalars(select(Acknowledgement.via)).all() == ["sms"]
+    rt.dispose()
+
+
+def test_sms_reply_forms_ack_with_an_id_and_1_and_what_an_unknown_phone_gets(
+    sqlite_url: str, tmp_path: Path, vendors: Vendors
+) -> None:
+    """`ACK <id>` acknowledges that incident even when it is not the newest; `1` the newest one
+    still waiting; then `ACK` finds nothing waiting; `ACK 999` names no incident; a phone that
+    is not in [people] gets an empty reply and acknowledges nothing."""
+    rt = runtime(sqlite_url, tmp_path, vendors)
+    client = TestClient(create_app(lambda: rt, clock=Clock()), base_url=rt.settings.base_url)
+    older = open_and_page(rt, T0, "acme")
+    newer = open_and_page(rt, T0 + timedelta(minutes=1), "beta")
+    deliver(rt, T0 + timedelta(minutes=1))
+    url = "https://tocsin.example/integrations/twilio/sms"
+
+    def reply(text: str, sender: str = "+15550100001") -> str:
+        body, headers = signed_reply(url, vendors.twilio.token, sender, text)
+        r = client.post("/integrations/twilio/sms", content=body, headers=headers)
+        assert r.status_code == 200
+        return r.text
+
+    assert "<Message>" not in reply("ACK", sender="+15550109999")
+    assert (state(rt, older)[0], state(rt, newer)[0]) == ("triggered", "triggered")
+    assert f"incident {older} acknowledged" in reply(f"ACK {older}")
+    assert (state(rt, older)[0], state(rt, newer)[0]) == ("acknowledged", "triggered")
+    assert f"incident {newer} acknowledged" in reply("1")
+    assert state(rt, newer) == ("acknowledged", "alice")
+    assert "nothing waiting" in reply("ACK")
+    assert "no incident 999" in reply("ack 999")
+    with rt.sessions() as s:
+        assert s.scalars(select(Acknowledgement.via)).all() == ["sms", "sms"]
     rt.dispose()
 
 
@@ -309,4 +375,152 @@ def test_retry_after_is_honoured_and_a_crash_redelivers_with_the_same_id(
     assert len(ids) == 2 and ids[0] == ids[1] == msg.uid
     assert list(vendors.hook.processed) == [msg.uid] and vendors.hook.duplicates == 1
     assert vendors.hook.processed[msg.uid]["notification_id"] == msg.uid
+    rt.dispose()
+
+
+RETRY_AFTER = {"Retry-After": "120"}
+#: Per channel, the vendor's own answers: rate limited (429 with Retry-After), a server error
+#: (5xx), and a 4xx that cannot succeed by trying again; and where the page falls back then
+#: (Alice's contact methods are phone, Slack, Teams, in that order).
+ANSWERS: dict[str, tuple[str, Answer, Answer, Answer, str]] = {
+    "slack": (
+        "slack",
+        Answer.json(429, {"ok": False, "error": "ratelimited"}, RETRY_AFTER),
+        Answer.json(500, {"ok": False, "error": "internal_error"}),
+        slack_error("invalid_auth"),  # Slack says it with HTTP 200
+        "sms",
+    ),
+    "sms": (
+        "twilio",
+        twilio_error(429, 20429, "Too Many Requests", RETRY_AFTER),
+        twilio_error(503, 20503, "Service Unavailable"),
+        twilio_error(400, 21211, "Invalid 'To' Phone Number: +1555"),
+        "slack",
+    ),
+    "pagerduty": (
+        "pd",
+        Answer.json(
+            429,
+            {"status": "throttle event", "message": "Requests are arriving too quickly."},
+            RETRY_AFTER,
+        ),
+        Answer.json(502, {"status": "error", "message": "Bad Gateway"}),
+        invalid("Invalid routing key"),
+        "sms",
+    ),
+    "teams": (
+        "teams",
+        flow_error(429, "TooManyRequests", "Rate limit is exceeded.", RETRY_AFTER),
+        flow_error(502, "BadGateway", "The server did not receive a response."),
+        flow_error(404, "WorkflowNotFound", "The workflow could not be found."),
+        "sms",
+    ),
+    "hook": (
+        "hook",
+        Answer(429, b"slow down", RETRY_AFTER),
+        Answer(500, b"oops"),
+        Answer(410, b"gone"),
+        "sms",
+    ),
+}
+
+
+def rows(rt: Runtime) -> list[tuple[str, str, int]]:
+    with rt.sessions() as s:
+        ns = s.scalars(select(Notification).order_by(Notification.id)).all()
+        return [(n.channel, n.status, n.attempts) for n in ns]
+
+
+def attempts(rt: Runtime) -> list[tuple[str, bool]]:
+    with rt.sessions() as s:
+        rows = s.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).all()
+        return [(a.channel, a.ok) for a in rows]
+
+
+def due_at(rt: Runtime) -> datetime:
+    with rt.sessions() as s:
+        n = s.scalars(select(Notification).order_by(Notification.id)).first()
+        assert n is not None and n.next_attempt_at is not None
+        due = n.next_attempt_at
+        return due if due.tzinfo else due.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("channel", sorted(ANSWERS))
+def test_every_channel_retries_429_and_5xx_with_backoff_no_sooner_than_retry_after(
+    channel: str, sqlite_url: str, tmp_path: Path, vendors: Vendors
+) -> None:
+    """429 with Retry-After: 120 waits at least 120 s; a 5xx backs off (60 s ± 20 % at the
+    second attempt); a 5xx with Retry-After: 300 waits that long (more than the backoff); the
+    fourth attempt gets through. Each attempt is one recorded row."""
+    attr, limited, broken, _, _ = ANSWERS[channel]
+    fake = getattr(vendors, attr)
+    rt = runtime(sqlite_url, tmp_path, vendors, first=f'["{channel}"]')
+    open_and_page(rt)
+    fake.fail_next(limited)
+    fake.fail_next(broken)
+    fake.fail_next(Answer(broken.status, broken.body, {**broken.headers, "Retry-After": "300"}))
+    assert deliver(rt, T0) == 0
+    assert rows(rt) == [(channel, "pending", 1)]
+    first = due_at(rt)
+    assert first >= T0 + timedelta(seconds=120)
+    calls = len(fake.requests)
+    assert deliver(rt, first - timedelta(seconds=1)) == 0 and len(fake.requests) == calls
+    assert deliver(rt, first) == 0
+    second = due_at(rt)
+    assert first + timedelta(seconds=48) <= second <= first + timedelta(seconds=72)
+    assert deliver(rt, second) == 0
+    third = due_at(rt)
+    assert third >= second + timedelta(seconds=300)
+    assert deliver(rt, third) == 1
+    assert rows(rt) == [(channel, "sent", 4)]
+    assert attempts(rt) == [(channel, False)] * 3 + [(channel, True)]
+    rt.dispose()
+
+
+@pytest.mark.parametrize("channel", sorted(ANSWERS))
+def test_every_channel_gives_up_on_a_hopeless_4xx_and_falls_back_to_the_next_contact_method(
+    channel: str, sqlite_url: str, tmp_path: Path, vendors: Vendors
+) -> None:
+    """A 4xx that cannot succeed (a revoked token, a bad number, a deleted flow, a gone hook) is
+    not retried: the page goes out at once on Alice's next contact method, both attempts
+    recorded, and the vendor is never called again for it."""
+    attr, _, _, hopeless, fallback = ANSWERS[channel]
+    fake = getattr(vendors, attr)
+    rt = runtime(sqlite_url, tmp_path, vendors, first=f'["{channel}"]')
+    open_and_page(rt)
+    fake.fail_next(hopeless)
+    assert deliver(rt, T0) == 1
+    assert rows(rt) == [(channel, "failed", 1), (fallback, "sent", 1)]
+    assert attempts(rt) == [(channel, False), (fallback, True)]
+    calls = len(fake.requests)
+    assert deliver(rt, T0 + timedelta(hours=1)) == 0 and len(fake.requests) == calls
+    rt.dispose()
+
+
+def test_apprise_retries_a_refusal_with_backoff(
+    sqlite_url: str, tmp_path: Path, vendors: Vendors
+) -> None:
+    """Apprise says only yes or no (no status, no Retry-After): a refusal is retried with
+    backoff (30 s ± 20 % after the first attempt), and the message carries the ack link."""
+    rt = runtime(sqlite_url, tmp_path, vendors, first='["chat"]')
+    open_and_page(rt)
+    vendors.chat.fail_next(Answer(503))
+    assert deliver(rt, T0) == 0
+    assert rows(rt) == [("chat", "pending", 1)]
+    due = due_at(rt)
+    assert T0 + timedelta(seconds=24) <= due <= T0 + timedelta(seconds=36)
+    assert deliver(rt, due) == 1
+    assert "/ack/" in json.loads(vendors.chat.requests[-1].body)["message"]
+    assert attempts(rt) == [("chat", False), ("chat", True)]
+    rt.dispose()
+
+
+def test_apprise_with_a_url_it_does_not_know_falls_back_at_once(
+    sqlite_url: str, tmp_path: Path, vendors: Vendors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APPRISE_URL", "nosuchscheme://nowhere")
+    rt = runtime(sqlite_url, tmp_path, vendors, first='["chat"]')
+    open_and_page(rt)
+    assert deliver(rt, T0) == 1
+    assert rows(rt) == [("chat", "failed", 1), ("sms", "sent", 1)]
     rt.dispose()

@@ -14,8 +14,10 @@ from tests.fakes.vendor import Answer, FakeVendor, Request
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
-def flow_error(status: int, code: str, message: str) -> Answer:
-    return Answer.json(status, {"error": {"code": code, "message": message}})
+def flow_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Answer:
+    return Answer.json(status, {"error": {"code": code, "message": message}}, headers)
 
 
 class TeamsFake(FakeVendor):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,8 @@ class Request:
     headers: dict[str, str]  # lower-case names
     body: bytes
     status: int = 0
+    #: When the request arrived (wall clock, Unix seconds): what `bench/paging_latency.py` reads.
+    at: float = field(default_factory=time.time)
 
     def json(self) -> Any:
         return json.loads(self.body)

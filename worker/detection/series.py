@@ -47,8 +47,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import betainc
-from scipy.stats import nbinom
 
 Array = NDArray[np.float64]
 #: Tail probabilities below 1e-300 are all equally impossible.
@@ -223,6 +221,10 @@ def _log10_tail(total: Array, r: Array, p: Array) -> Array:
     skips `nbinom.logsf`'s argument checks, which cost more than the sum for one bucket.
     Tails below ~1e-308 give −inf, which the caller caps at MAX_SURPRISE.
     """
+    # scipy is imported where it is used: every `tocsin` command loads this module through the
+    # config's detection settings, and importing scipy there doubled a command's start-up time.
+    from scipy.special import betainc
+
     out = np.zeros(len(total))
     pos = total > 0  # P(X ≥ 0) = 1
     if pos.any():
@@ -407,6 +409,8 @@ class Judgement:
 
     def band(self, coverage: float = 0.9) -> tuple[float, float]:
         """The central `coverage` interval of the window's count under the usual behaviour."""
+        from scipy.stats import nbinom  # where it is used: see _log10_tail
+
         r = max(self.window_buckets / max(self.spread, 1e-9) ** 2, 0.5)
         p = r / (r + self.window_expected)
         lo, hi = nbinom.ppf([(1 - coverage) / 2, (1 + coverage) / 2], r, p)

@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scipy.stats import poisson
-
 from worker.detection.settings import DetectionSettings
 from worker.model import Bucket, Mention
 
@@ -238,6 +236,8 @@ def usual_negative_share(buckets: Sequence[Bucket], n: int, s: DetectionSettings
 def tail(observed: float, expected: float, spread: float) -> float:
     """P(X ≥ observed) for a Poisson whose mean allows for the usual day-to-day spread."""
     lam = expected + spread
+    from scipy.stats import poisson  # where it is used: see series._log10_tail
+
     return float(poisson.sf(math.ceil(observed) - 1, lam))
 
 
