@@ -95,7 +95,13 @@ def render_packet_html(
     )
 
 
-def render_packet_text(packet: dict[str, Any], packet_url: str | None = None) -> str:
+def render_packet_text(
+    packet: dict[str, Any],
+    packet_url: str | None = None,
+    *,
+    ack_url: str | None = None,
+    version_url: str | None = None,
+) -> str:
     a = packet["answers"]
     lines = [
         f"SEV{packet['severity']} · {packet['display_name']}: {packet['category_label']}",
@@ -107,8 +113,13 @@ def render_packet_text(packet: dict[str, Any], packet_url: str | None = None) ->
         f"Who: {a['who']}",
         "",
     ]
+    if ack_url and not packet.get("acknowledged_by") and packet.get("state") != "resolved":
+        lines += ["Nobody has acknowledged this yet. Acknowledge (stops the escalation):", ack_url]
+        lines += [""]
     if packet_url:
         lines += ["Full briefing (chart, posts, statements):", packet_url, ""]
+    if version_url:
+        lines += ["This briefing, kept as it is now:", version_url, ""]
     lines += ["What we know:", *[f"- {k}" for k in packet["known"]], ""]
     lines += ["What we don't know yet:", *[f"- {k}" for k in packet["unknown"]], ""]
     lines += ["Top posts:"]
@@ -126,10 +137,24 @@ def render_packet_text(packet: dict[str, Any], packet_url: str | None = None) ->
     return "\n".join(lines)
 
 
-def packet_email(packet: dict[str, Any], packet_url: str | None = None) -> EmailParts:
+def packet_email(
+    packet: dict[str, Any],
+    packet_url: str | None = None,
+    *,
+    ack_url: str | None = None,
+    version_url: str | None = None,
+    png: bytes | None = None,
+) -> EmailParts:
     """The packet as an e-mail: text part with the five answers first, HTML with inline CSS and
-    the chart as an inline PNG referenced by `cid:` (Gmail and Outlook block SVG and scripts)."""
-    png = chart_png(packet)
+    the chart as an inline PNG referenced by `cid:` (Gmail and Outlook block SVG and scripts).
+    `ack_url` is offered while nobody has acknowledged; `version_url` links the kept version;
+    `png` is the chart when the caller already rendered it."""
+    ack_url = (
+        ack_url
+        if ack_url and not packet.get("acknowledged_by") and packet.get("state") != "resolved"
+        else None
+    )
+    png = png if png is not None else chart_png(packet)
     html = (
         env()
         .get_template("packet_email.html")
@@ -137,13 +162,15 @@ def packet_email(packet: dict[str, Any], packet_url: str | None = None) -> Email
             p=packet,
             chart_cid=CHART_CID,
             packet_url=packet_url,
+            ack_url=ack_url,
+            version_url=version_url,
             sev_colour=SEV_COLOUR.get(packet["severity"], "#4a5568"),
         )
     )
     subject = f"[SEV{packet['severity']}] Briefing: {packet['title']}"
     return EmailParts(
         " ".join(subject.split())[:250],
-        render_packet_text(packet, packet_url),
+        render_packet_text(packet, packet_url, ack_url=ack_url, version_url=version_url),
         html,
         [InlineImage(CHART_CID, png)],
     )
