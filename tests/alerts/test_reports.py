@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -25,9 +26,11 @@ from alerts.reports import (
     write_report,
 )
 from alerts.reports.build import last_complete_week, week_period
-from tests.alerts.reporting import T0, build_incident, config
+from alerts.reports.render import render_report_html, render_report_text
+from tests.alerts.reporting import T0, build_incident, config, mention
 from worker.config import ConfigError, parse_config
-from worker.storage.models import Notification, PollRow, Source
+from worker.ingest import store_mentions
+from worker.storage.models import MentionRow, Notification, PollRow, Source
 
 WEEK_START = datetime(2026, 11, 1, 23, 0, tzinfo=UTC)  # Monday 2 November 00:00 in Paris
 WEEK_END = datetime(2026, 11, 8, 23, 0, tzinfo=UTC)
@@ -175,6 +178,48 @@ def test_a_week_with_mentions_and_no_incident_is_quiet(sessions: sessionmaker[Se
     assert report["quiet"] is True and "No incident this week." in report["summary"]
     assert "cannot prove it watched continuously" in report["summary"]  # no poll recorded
     assert later["topics"][0]["mentions"] == 0 and "No mentions at all" in later["summary"]
+
+
+def test_each_number_is_set_against_the_previous_week_and_the_four_week_average(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Mentions, distinct authors, positive and negative share: this week, the week before and
+    the average of the four weeks before (shares pooled over those weeks), each counted here from
+    the stored rows, on the page and in the text."""
+    cfg = config()
+    texts = ["Love my Lumio lamp, great light", "My Lumio lamp broke, terrible and useless"]
+    with sessions.begin() as s:
+        for k in range(5):  # W45 (k = 0) back to W41: 2k + 3 posts by k + 2 authors
+            at = WEEK_START - timedelta(days=7 * k) + timedelta(days=2)
+            batch = [
+                mention(1000 * k + j, at + timedelta(minutes=j), texts[(j + k) % 2],
+                        author=f"w{k}a{j % (k + 2)}")
+                for j in range(2 * k + 3)
+            ]  # fmt: skip
+            store_mentions(s, batch, at + timedelta(hours=1), topic="lumio")
+    with sessions() as s:
+        report = build_weekly(s, cfg, "2026-W45", WEEK_END + timedelta(days=1))
+        rows = s.execute(select(MentionRow.created_at, MentionRow.label, MentionRow.author)).all()
+
+    def week(k: int) -> list[Any]:
+        start = WEEK_START - timedelta(days=7 * k)
+        return [r for r in rows if start <= r.created_at < start + timedelta(days=7)]
+
+    before = [r for k in range(1, 5) for r in week(k)]
+    (t,) = report["topics"]
+    assert (t["mentions"], t["mentions_previous"]) == (len(week(0)), len(week(1))) == (3, 5)
+    assert t["_mentions_avg4"] == len(before) / 4 == 8.0
+    assert t["distinct_authors"] == 2 and t["_authors_previous"] == 3
+    assert t["_authors_avg4"] == sum(len({r.author for r in week(k)}) for k in range(1, 5)) / 4
+    for label, key in (("pos", "_positive_share_avg4"), ("neg", "_negative_share_avg4")):
+        assert t[key] == round(sum(r.label == label for r in before) / len(before), 3)
+    assert {r.label for r in before} == {"pos", "neg"}
+    html, text = render_report_html(report), render_report_text(report)
+    assert "mentions 3 / 5 / 8.0" in text and "distinct authors 2 / 3 / 4.5" in text
+    pos = f"{100 * t['_positive_share_avg4']:.0f}%"
+    assert f"positive {100 * t['positive_share']:.0f}%" in text and pos in text
+    assert '<td class="n">8.0</td>' in html and '<td class="n">4.5</td>' in html
+    assert f'<td class="n">{pos}</td>' in html
 
 
 def test_monthly_report_uses_the_same_model(sessions: sessionmaker[Session]) -> None:
