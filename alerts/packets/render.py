@@ -60,6 +60,20 @@ class EmailParts:
         }
 
 
+#: The first screen's labels for packets kept before format 3 (English only).
+DEFAULT_LABELS = [("what", "What"), ("since", "Since"), ("size", "How big"), ("where", "Where"),
+                  ("who", "Who")]  # fmt: skip
+
+
+def answer_labels(packet: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, label) of the five answers, in the packet's first-screen language."""
+    return [(k, label) for k, label in packet.get("answer_labels") or DEFAULT_LABELS]
+
+
+def headline(packet: dict[str, Any]) -> str:
+    return str(packet.get("headline") or f"{packet['display_name']}: {packet['category_label']}")
+
+
 def chart_png(packet: dict[str, Any]) -> bytes:
     return incident_chart(packet["chart"], packet.get("timezone", "UTC"))
 
@@ -91,7 +105,14 @@ def render_packet_html(
     return (
         env()
         .get_template("packet.html")
-        .render(p=packet, lang="en", chart_src=data_uri(png), version=version, versions=shown)
+        .render(
+            p=packet,
+            lang="en",
+            chart_src=data_uri(png),
+            version=version,
+            versions=shown,
+            default_labels=DEFAULT_LABELS,
+        )
     )
 
 
@@ -104,13 +125,9 @@ def render_packet_text(
 ) -> str:
     a = packet["answers"]
     lines = [
-        f"SEV{packet['severity']} · {packet['display_name']}: {packet['category_label']}",
+        f"SEV{packet['severity']} · {headline(packet)}",
         "",
-        f"What: {a['what']}",
-        f"Since: {a['since']}",
-        f"How big: {a['size']}",
-        f"Where: {a['where']}",
-        f"Who: {a['who']}",
+        *(f"{label}: {a[key]}" for key, label in answer_labels(packet)),
         "",
     ]
     if ack_url and not packet.get("acknowledged_by") and packet.get("state") != "resolved":
@@ -161,6 +178,7 @@ def packet_email(
         .render(
             p=packet,
             chart_cid=CHART_CID,
+            default_labels=DEFAULT_LABELS,
             packet_url=packet_url,
             ack_url=ack_url,
             version_url=version_url,
@@ -188,9 +206,9 @@ def render_packet_md(packet: dict[str, Any], chart_file: str = "chart.png") -> s
     a = packet["answers"]
     e = md_escape
     out = [
-        f"# SEV{packet['severity']} · {e(packet['display_name'])}: {e(packet['category_label'])}",
+        f"# SEV{packet['severity']} · {e(headline(packet))}",
         "",
-        *(f"- **{label}:** {e(a[key])}" for label, key in _QUESTIONS),
+        *(f"- **{label}:** {e(a[key])}" for key, label in answer_labels(packet)),
         "",
         f"![Mentions and negative mentions per {packet['chart']['bin_minutes']} minutes]({chart_file})",
         "",
@@ -219,15 +237,6 @@ def render_packet_md(packet: dict[str, Any], chart_file: str = "chart.png") -> s
     out += [f"**{s['language']}:** {e(s['text'])}\n" for s in packet["holding_statements"]]
     out += ["", f"_Prepared by tocsin at {e(packet['generated_at'])}._", ""]
     return "\n".join(out)
-
-
-_QUESTIONS = (
-    ("What", "what"),
-    ("Since", "since"),
-    ("How big", "size"),
-    ("Where", "where"),
-    ("Who", "who"),
-)
 
 
 def write_packet(directory: Path, packet: dict[str, Any], *, pdf: bool = True) -> Path:
