@@ -84,7 +84,14 @@ def test_weekly_json_is_the_stable_format_with_the_week_in_numbers(
     inc = build_incident(sessions, cfg)
     now = T0 + timedelta(hours=2)
     with sessions() as s:
-        report = public_json(build_weekly(s, cfg, "2026-W45", now))
+        full = build_weekly(s, cfg, "2026-W45", now)
+        report = public_json(full)
+    # Each incident with its severity, who acknowledged and after how long, on page and in text.
+    said = "#1 SEV2</strong> opened Fri 06 Nov 15:00 CET · acknowledged by alice after 20 min"
+    assert said in render_report_html(full) and "still open" in render_report_html(full)
+    assert "SEV2 opened Fri 15:00 CET, acknowledged by alice after 20 min, open" in (
+        render_report_text(full)
+    )
     assert list(report) == [
         "week",
         "start",
