@@ -57,6 +57,8 @@ def send_report(session: Session, config: Config, report: dict[str, Any], now: d
                 "report": stem,
                 "title": parts.subject,
                 "summary": report["summary"],
+                # What chat and SMS channels show of a message (they do not send the HTML).
+                "explanations": [report["summary"]],
                 "recipient_name": person.name,
                 **parts.to_body(),
             }

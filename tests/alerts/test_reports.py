@@ -277,6 +277,9 @@ def test_sending_writes_one_notification_per_recipient_once_and_delivers_it(
         ]
         assert rows[0].subject == "Weekly summary 2026-W45"
         assert rows[0].body["images"][0]["mime"] == "image/png"
+        # Chat and SMS channels, which do not send the HTML, show the summary.
+        assert rows[0].body["explanations"] == [rows[0].body["summary"]]
+        assert rows[0].body["summary"].startswith("Good news first")
     delivered = dispatch_due(sessions, {"console": ConsoleChannel(tmp_path)}, monday)
     assert delivered == 2  # the two reports (the page to alice was cancelled by her ack)
     text = (tmp_path / f"{rows[0].id:06d}-bob.txt").read_text(encoding="utf-8")
