@@ -286,6 +286,28 @@ def test_sending_writes_one_notification_per_recipient_once_and_delivers_it(
     assert text.startswith("Weekly summary 2026-W45") and "Good news first" in text
 
 
+def test_the_weekly_job_also_writes_the_files_live_and_not_in_a_replay(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from alerts.tasks import weekly_report
+    from worker.jobs import Context
+
+    cfg = config()
+    build_incident(sessions, cfg)
+    monday = datetime(2026, 11, 9, 8, 5, tzinfo=UTC)
+    live = Context(sessions, cfg, lambda *a, **k: None, outbox_dir=tmp_path / "live" / "outbox")
+    assert weekly_report(live, monday) == 2
+    written = sorted(p.name for p in (tmp_path / "live" / "reports").iterdir())
+    assert written == [f"weekly-2026-W45.{x}" for x in ("html", "json", "pdf", "txt")]
+    saved = json.loads((tmp_path / "live" / "reports" / "weekly-2026-W45.json").read_text())
+    assert saved["partial"] is False and saved["topics"][0]["mentions"] == 46 * 3 + 40
+    replay = Context(
+        sessions, cfg, lambda *a, **k: None, outbox_dir=tmp_path / "replay" / "outbox", online=False
+    )
+    weekly_report(replay, monday)
+    assert not (tmp_path / "replay" / "reports").exists()  # the replay writes its own
+
+
 def test_files_are_written_and_the_pdf_holds_the_summary(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
