@@ -250,6 +250,10 @@ def topic_report(
     }
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _minutes(td: timedelta) -> str:
     m = round(td.total_seconds() / 60)
     return f"{m} min" if m < 60 else f"{m // 60} h {m % 60:02d} min"
@@ -295,8 +299,8 @@ def summary(topics: list[dict[str, Any]], period: Period, config: Config, quiet:
     serious = [(t, i) for t, i in incidents if i["severity"] in ("SEV1", "SEV2")]
     if not total:
         parts.append(
-            f"No mentions at all {word}: tocsin watched {len(topics)} topic(s) on "
-            f"{len(platforms)} platform(s) and stored nothing, which is not the same as quiet; "
+            f"No mentions at all {word}: tocsin watched {_n(len(topics), 'topic')} on "
+            f"{_n(len(platforms), 'platform')} and stored nothing, which is not the same as quiet; "
             "check that the sources still answer."
         )
     elif quiet:
@@ -333,7 +337,7 @@ def summary(topics: list[dict[str, Any]], period: Period, config: Config, quiet:
     else:
         t, p, c = max(cov, key=lambda x: x[2]["longest_gap_minutes"])
         gap = timedelta(minutes=c["longest_gap_minutes"])
-        watched = f"tocsin watched {len(topics)} topic(s) on {len(platforms)} platform(s)"
+        watched = f"tocsin watched {_n(len(topics), 'topic')} on {_n(len(platforms), 'platform')}"
         if gap <= DOWN_AFTER:
             parts.append(
                 f"{watched}; every source answered at least every {max(1, math.ceil(gap.total_seconds() / 60))} minutes "

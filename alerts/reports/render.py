@@ -4,7 +4,7 @@ Per-topic charts are PNG: data: URIs on the page and in the PDF, `cid:` parts in
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.channels.render import env
@@ -53,6 +53,7 @@ def render_report_html(r: dict[str, Any], *, chart_srcs: list[str] | None = None
             pct=_pct,
             when=lambda iso: show(datetime.fromisoformat(iso), tz, "%a %d %b %H:%M"),
             after=lambda a, b: _minutes(datetime.fromisoformat(b) - datetime.fromisoformat(a)),
+            span=lambda minutes: _minutes(timedelta(minutes=minutes)),
         )
     )
 

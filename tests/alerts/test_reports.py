@@ -166,7 +166,9 @@ def test_a_quiet_week_says_so_with_the_proof_of_watch(sessions: sessionmaker[Ses
         report = public_json(build_weekly(s, cfg, "2026-W45", WEEK_END + timedelta(days=1)))
     assert report["quiet"] is True
     # No mention at all: said so, not "quiet".
-    assert "No mentions at all this week" in report["summary"]
+    assert (
+        "No mentions at all this week: tocsin watched 1 topic on 2 platforms" in report["summary"]
+    )
     assert "No incident" not in report["summary"]
     assert (
         "every source answered at least every 14 minutes (longest gap: 14 min on rss"
