@@ -183,6 +183,7 @@ def test_leadership_briefing_is_the_packet_email_and_other_channels_get_the_answ
         assert f"/incidents/{inc}/packet/v/{version.version}?t=" in body
         page = html.get_content()
         assert 'src="cid:packet-chart"' in page and "<svg" not in page and "<script" not in page
+        assert "<style" not in page and 'style="' in page  # inline CSS only (Outlook, Gmail)
         (image,) = [p for p in raw.walk() if p.get_content_type() == "image/png"]
         assert image["Content-ID"] == "<packet-chart>"
         assert image.get_content()[:8] == b"\x89PNG\r\n\x1a\n"
