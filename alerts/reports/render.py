@@ -73,6 +73,8 @@ def render_report_text(r: dict[str, Any]) -> str:
         ]
         for g in t["top_positive"]:
             lines.append(f'  + "{g["text"]}" — {g["author"] or "unknown"}, {g["platform"]}')
+        if t["themes"]:
+            lines.append("  what people liked: " + ", ".join(th["term"] for th in t["themes"]))
         for i in t["incidents"]:
             opened = datetime.fromisoformat(i["opened_at"])
             lines.append(

@@ -231,6 +231,35 @@ def test_each_number_is_set_against_the_previous_week_and_the_four_week_average(
     assert f'<td class="n">{pos}</td>' in html
 
 
+def test_good_news_first_names_what_people_liked(sessions: sessionmaker[Session]) -> None:
+    cfg = config()
+    liked = [
+        "Love the warm light of my new Lumio lamp, wonderful",
+        "The warm light of the Lumio is lovely in the evening, great buy",
+        "So happy with the warm light, best lamp I have owned, thanks Lumio",
+        "Great design and a warm light, Lumio nailed it",
+    ]
+    before = [  # the weeks before: other praise, so "warm light" is what rose
+        f"Lumio support {w} sorted my pairing issue, great service, thank you"
+        for w in ("quickly", "kindly", "patiently", "politely", "calmly", "expertly")
+    ]
+    at = WEEK_START + timedelta(days=1)
+    with sessions.begin() as s:
+        batch = [mention(i, at + timedelta(hours=i), t) for i, t in enumerate(liked)]
+        batch += [
+            mention(100 + i, at - timedelta(days=7, hours=i), t) for i, t in enumerate(before)
+        ]
+        store_mentions(s, batch, at + timedelta(hours=6), topic="lumio")
+    with sessions() as s:
+        report = build_weekly(s, cfg, "2026-W45", WEEK_END + timedelta(hours=1))
+    (t,) = report["topics"]
+    assert "warm light" in [th["term"] for th in t["themes"]]
+    text = render_report_text(report)
+    assert text.index("Good news first") < text.index("what people liked: ")
+    assert "warm light" in text.split("what people liked: ")[1].splitlines()[0]
+    assert "<strong>What people liked:</strong>" in render_report_html(report)
+
+
 def test_monthly_report_uses_the_same_model(sessions: sessionmaker[Session]) -> None:
     cfg = config()
     build_incident(sessions, cfg)
