@@ -91,8 +91,9 @@ def briefing_body(
 ) -> dict[str, Any]:
     """What a briefing adds to its page's body: the five answers (every channel) and, for an
     e-mail channel, the packet e-mail's parts (with this person's own acknowledge link). The
-    packet and its chart are built once per call of write_pages;
-    on failure the page is sent without it, and the failure is logged and put on the timeline."""
+    packet and its chart are built once per call of write_pages. If either fails, the page goes
+    out without it (the plain page, or the answers without the e-mail parts), and the failure is
+    logged and put on the timeline (`packet_failed`)."""
     from alerts.packets import briefing_version, packet_email, packet_summary
 
     if "packet" not in cache:
@@ -116,12 +117,18 @@ def briefing_body(
         "version_url": version_url,
     }
     kind = config.channels.get(channel)
-    if kind is not None and kind.type == "smtp":
+    if kind is not None and kind.type == "smtp" and cache.get("png", b"") is not None:
         # One chart for every e-mail of this call; the parts are per person (their own ack link).
-        parts = packet_email(
-            packet, urls["packet"], ack_url=urls["ack"], version_url=version_url,
-            png=cache.get("png"),
-        )  # fmt: skip
+        try:
+            parts = packet_email(
+                packet, urls["packet"], ack_url=urls["ack"], version_url=version_url,
+                png=cache.get("png"),
+            )  # fmt: skip
+        except Exception as exc:  # the chart: the e-mail goes out as a plain page, with the answers
+            log.exception("incident %s: the briefing e-mail could not be rendered", inc.id)
+            cache["png"] = None
+            event(session, inc.id, now, "packet_failed", error=f"{type(exc).__name__}: {exc}")
+            return out
         cache["png"] = parts.images[0].data
         out.update(parts.to_body())
     return out

@@ -225,3 +225,32 @@ def test_a_briefing_goes_out_without_its_packet_when_the_packet_fails(
     assert len(pages) == 4  # carol and bob, e-mail and console: nobody left out
     assert all("text" not in p.body and p.body["packet_url"] for p in pages)
     assert "packet_failed" in kinds and len(versions) == 0
+
+
+def test_a_briefing_email_goes_out_with_the_answers_when_its_chart_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'tocsin.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    cfg = config(LEADERSHIP_POLICY.replace("PORT", "2525"))
+    calls = []
+
+    def broken(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        raise RuntimeError("no display for the chart")
+
+    monkeypatch.setattr("alerts.packets.render.incident_chart", broken)
+    inc = escalate_to_leadership(sessions, cfg, refresh=False)
+    with sessions() as s:
+        pages = s.scalars(
+            select(Notification).where(
+                Notification.incident_id == inc, Notification.role == "leadership"
+            )
+        ).all()
+        kinds = [e.kind for e in s.scalars(select(IncidentEvent)).all()]
+    engine.dispose()
+    assert len(pages) == 4 and len(calls) == 1  # tried once, not once per e-mail
+    assert all("html" not in p.body and p.body["answers"]["what"] for p in pages)
+    assert kinds.count("packet_failed") == 1
