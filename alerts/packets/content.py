@@ -134,7 +134,15 @@ def build_packet(
     total = len(window)
     negative = sum(r.label == "neg" for r in window)
     authors = len({r.author for r in window if r.author})
-    reach = sum(int(r.author_followers or 0) for r in window)
+    # Combined followers: each author once (at their largest count seen), however often they post.
+    followers: dict[str, int] = {}
+    reach = 0
+    for r in window:
+        if r.author:
+            followers[r.author] = max(followers.get(r.author, 0), int(r.author_followers or 0))
+        else:
+            reach += int(r.author_followers or 0)
+    reach += sum(followers.values())
     by_platform: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in window:
         by_platform[r.platform][0] += 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.packets import (
@@ -23,8 +24,10 @@ from alerts.packets import (
     render_packet_md,
     write_packet,
 )
-from tests.alerts.reporting import COPIED, HOSTILE, T0, build_incident, config
+from tests.alerts.reporting import COPIED, HOSTILE, T0, build_incident, config, mention
+from worker.ingest import store_mentions
 from worker.storage.db import make_engine, make_sessionmaker, upgrade
+from worker.storage.models import MentionRow
 
 TZ = "Europe/Paris"
 
@@ -63,6 +66,37 @@ def test_first_screen_answers_five_questions_in_about_80_words(
     assert a["where"].startswith("Mostly ")
     assert "alice is on it (since 15:20 CET)" in a["who"] and "Next update by" in a["who"]
     assert len(packet_summary(p).split()) <= 90
+
+
+def test_how_big_is_counted_from_the_posts_with_each_author_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Mentions, authors, negative share and combined followers, counted here from the stored
+    rows; an author who posts three more times adds mentions, not followers."""
+    cfg = config()
+    inc = build_incident(sessions, cfg)
+    again = [
+        mention(20_000 + k, T0 + timedelta(minutes=k), f"Still no answer from Lumio ({k})",
+                author="angry4", followers=900_000)
+        for k in range(3)
+    ]  # fmt: skip
+    with sessions.begin() as s:
+        store_mentions(s, again, T0 + timedelta(minutes=5), topic="lumio")
+    now = T0 + timedelta(minutes=60)
+    with sessions() as s:
+        p = build_packet(s, inc, now, TZ, cfg)
+        rows = s.execute(
+            select(MentionRow.author, MentionRow.author_followers, MentionRow.label).where(
+                MentionRow.created_at >= T0 - timedelta(hours=1), MentionRow.created_at < now
+            )
+        ).all()
+    followers: dict[str, int] = {}
+    for r in rows:
+        followers[r.author] = max(followers.get(r.author, 0), r.author_followers)
+    assert sum(r.author == "angry4" for r in rows) == 4
+    assert p["size"]["mentions"] == len(rows) and p["size"]["authors"] == len(followers)
+    assert p["size"]["reach"] == sum(followers.values())
+    assert p["size"]["negative_pct"] == round(100 * sum(r.label == "neg" for r in rows) / len(rows))
 
 
 def test_first_screen_is_in_the_team_language(built: tuple[sessionmaker[Session], int]) -> None:
