@@ -17,8 +17,8 @@ A briefing (a page whose role is not `on-call`: leadership) carries the briefing
 kept as a packet version first (`alerts.packets.briefing_version`), so what an executive was told
 is one of the kept versions: by e-mail (an `smtp` channel) the packet e-mail itself (text, HTML with
 inline CSS, the chart as an inline PNG by `cid:`); on every other channel the five answers as the
-first line and the signed link to the packet. If the packet cannot be built, the plain page goes
-out all the same (a briefing is never held back by its packet).
+first line and the signed link to the packet. If the packet cannot be built, the plain notification
+goes out all the same (a briefing is never held back by its packet).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def briefing_body(
     """What a briefing adds to its page's body: the five answers (every channel) and, for an
     e-mail channel, the packet e-mail's parts (with this person's own acknowledge link). The
     packet and its chart are built once per call of write_pages. If either fails, the page goes
-    out without it (the plain page, or the answers without the e-mail parts), and the failure is
+    out without it (the plain notification, or the answers without the e-mail parts), and the failure is
     logged and put on the timeline (`packet_failed`)."""
     from alerts.packets import briefing_version, packet_email, packet_summary
 
@@ -124,7 +124,7 @@ def briefing_body(
                 packet, urls["packet"], ack_url=urls["ack"], version_url=version_url,
                 png=cache.get("png"),
             )  # fmt: skip
-        except Exception as exc:  # the chart: the e-mail goes out as a plain page, with the answers
+        except Exception as exc:  # the chart: the e-mail goes out plain, with the answers
             log.exception("incident %s: the briefing e-mail could not be rendered", inc.id)
             cache["png"] = None
             event(session, inc.id, now, "packet_failed", error=f"{type(exc).__name__}: {exc}")
