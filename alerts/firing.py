@@ -12,6 +12,13 @@
    row; a target that reaches nobody is recorded as a `step_problem` (the auditor reports it).
 Each page's idempotency key is (incident, round, step, person, channel), so a person is paged at
 most once per step: the severe first page counts as the last step's page for leadership.
+
+A briefing (a page whose role is not `on-call`: leadership) carries the briefing packet as of now,
+kept as a packet version first (`alerts.packets.briefing_version`), so what an executive was told
+is one of the kept versions: by e-mail (an `smtp` channel) the packet e-mail itself (text, HTML with
+inline CSS, the chart as an inline PNG by `cid:`); on every other channel the five answers as the
+first line and the signed link to the packet. If the packet cannot be built, the plain notification
+goes out all the same (a briefing is never held back by its packet).
 """
 
 from __future__ import annotations
@@ -73,6 +80,60 @@ def _insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+def briefing_body(
+    session: Session,
+    config: Config,
+    inc: Incident,
+    now: datetime,
+    channel: str,
+    urls: dict[str, str],
+    cache: dict[str, Any],
+) -> dict[str, Any]:
+    """What a briefing adds to its page's body: the five answers (every channel) and, for an
+    e-mail channel, the packet e-mail's parts (with this person's own acknowledge link). The
+    packet and its chart are built once per call of write_pages. If either fails, the page goes
+    out without it (the plain notification, or the answers without the e-mail parts), and the failure is
+    logged and put on the timeline (`packet_failed`)."""
+    from alerts.packets import briefing_version, packet_email, packet_summary
+
+    if "packet" not in cache:
+        try:
+            with session.begin_nested():
+                version = briefing_version(session, config, inc.id, now)
+                cache["packet"], cache["version"] = dict(version.content), version.version
+        except Exception as exc:  # a briefing is never held back by its packet
+            log.exception("incident %s: the briefing packet could not be built", inc.id)
+            cache["packet"] = None
+            event(session, inc.id, now, "packet_failed", error=f"{type(exc).__name__}: {exc}")
+    packet = cache["packet"]
+    if packet is None:
+        return {}
+    summary = packet_summary(packet)
+    version_url = f"{urls['base']}/incidents/{inc.id}/packet/v/{cache['version']}?t={urls['view']}"
+    out: dict[str, Any] = {
+        "answers": dict(packet["answers"]),
+        "explanations": [summary, *list(inc.summary.get("explanations", []))],
+        "packet_version": cache["version"],
+        "version_url": version_url,
+    }
+    kind = config.channels.get(channel)
+    if kind is not None and kind.type == "smtp" and cache.get("png", b"") is not None:
+        # One chart for every e-mail of this call; the parts are per person (their own ack link).
+        try:
+            parts = packet_email(
+                packet, urls["packet"], ack_url=urls["ack"], version_url=version_url,
+                png=cache.get("png"),
+            )  # fmt: skip
+        except Exception as exc:  # the chart: the e-mail goes out plain, with the answers
+            log.exception("incident %s: the briefing e-mail could not be rendered", inc.id)
+            cache["png"] = None
+            event(session, inc.id, now, "packet_failed", error=f"{type(exc).__name__}: {exc}")
+            return out
+        cache["png"] = parts.images[0].data
+        out.update(parts.to_body())
+    return out
+
+
 def write_pages(
     session: Session,
     config: Config,
@@ -92,8 +153,10 @@ def write_pages(
         )
     )
     view = make_view_token(links.secret_key, inc.id, now + VIEW_LINK_TTL)
+    packet_url = f"{links.base_url}/incidents/{inc.id}/packet?t={view}"
     sev = f"SEV{inc.severity}"
     written = []
+    packet_cache: dict[str, Any] = {}
     for page in pages:
         key = page_key(inc, page.for_step, page.role, page.person.id, page.channel, extra)
         if key in existing or (exclude and page.person.id in exclude):
@@ -102,6 +165,28 @@ def write_pages(
         token = make_ack_token(links.secret_key, inc.id, page.person.id, now + ACK_LINK_TTL)
         verb = "acknowledge" if page.role == "on-call" else "briefing"
         subject = f"[{sev}] {inc.title} — {verb}".replace("\r", " ").replace("\n", " ")
+        ack_url = f"{links.base_url}/ack/{token}"
+        body: dict[str, Any] = {
+            "incident_id": inc.id,
+            "topic": inc.topic,
+            "title": inc.title,
+            "severity": inc.severity,
+            "kinds": list(inc.kinds),
+            "step": page.for_step,
+            "role": page.role,
+            "recipient_name": page.person.name,
+            "ack_url": ack_url,
+            "packet_url": packet_url,
+            "explanations": list(inc.summary.get("explanations", [])),
+            "opened_at": inc.opened_at.isoformat(),
+            "opened_shown": show(inc.opened_at, config.timezone),
+            # Set when leadership is briefed on an incident that became severe after
+            # the on-call manager took it: "Alice is on it".
+            "acknowledged_by": inc.acknowledged_by,
+        }
+        if page.role != "on-call":  # a briefing carries the packet (see the module docstring)
+            urls = {"base": links.base_url, "view": view, "packet": packet_url, "ack": ack_url}
+            body.update(briefing_body(session, config, inc, now, page.channel, urls, packet_cache))
         stmt = (
             _insert(session)(Notification)
             .values(
@@ -114,24 +199,7 @@ def write_pages(
                 channel=page.channel,
                 address=page.address,
                 subject=subject,
-                body={
-                    "incident_id": inc.id,
-                    "topic": inc.topic,
-                    "title": inc.title,
-                    "severity": inc.severity,
-                    "kinds": list(inc.kinds),
-                    "step": page.for_step,
-                    "role": page.role,
-                    "recipient_name": page.person.name,
-                    "ack_url": f"{links.base_url}/ack/{token}",
-                    "packet_url": f"{links.base_url}/incidents/{inc.id}/packet?t={view}",
-                    "explanations": list(inc.summary.get("explanations", [])),
-                    "opened_at": inc.opened_at.isoformat(),
-                    "opened_shown": show(inc.opened_at, config.timezone),
-                    # Set when leadership is briefed on an incident that became severe after
-                    # the on-call manager took it: "Alice is on it".
-                    "acknowledged_by": inc.acknowledged_by,
-                },
+                body=body,
                 status="pending",
                 attempts=0,
                 created_at=now,

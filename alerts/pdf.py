@@ -7,7 +7,12 @@ mention is never requested while rendering.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+
+#: WeasyPrint 66+ warns when the system lacks HarfBuzz's subsetting library (Debian's
+#: libharfbuzz-subset0); it then embeds whole fonts instead of subsets. The PDF is the same.
+_HARFBUZZ = "HarfBuzz-Subset will be required"
 
 
 class PDFUnavailable(RuntimeError):
@@ -15,6 +20,12 @@ class PDFUnavailable(RuntimeError):
 
 
 def html_to_pdf(html: str, out: Path) -> Path:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_HARFBUZZ, category=DeprecationWarning)
+        return _html_to_pdf(html, out)
+
+
+def _html_to_pdf(html: str, out: Path) -> Path:
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import bindparam, select
@@ -147,12 +148,17 @@ def refresh_packets(ctx: Context, now: datetime) -> int:
         return refresh(session, ctx.config, now)
 
 
+def _reports_dir(ctx: Context) -> Path | None:
+    """DATA_DIR/reports live (the outbox's sibling); a replay writes its own reports."""
+    return ctx.outbox_dir.parent / "reports" if ctx.online else None
+
+
 def weekly_report(ctx: Context, now: datetime) -> int:
     """The weekly summary of the last complete week (team's zone), to the outbox."""
     from alerts.reports.send import send_weekly
 
-    with ctx.sessions.begin() as session:
-        return send_weekly(session, ctx.config, now)
+    with ctx.sessions.begin() as session:  # live, also to files in DATA_DIR/reports
+        return send_weekly(session, ctx.config, now, out_dir=_reports_dir(ctx))
 
 
 def monthly_report(ctx: Context, now: datetime) -> int:
@@ -160,4 +166,4 @@ def monthly_report(ctx: Context, now: datetime) -> int:
     from alerts.reports.send import send_monthly
 
     with ctx.sessions.begin() as session:
-        return send_monthly(session, ctx.config, now)
+        return send_monthly(session, ctx.config, now, out_dir=_reports_dir(ctx))

@@ -17,11 +17,18 @@ from alerts.packets.render import (
     render_packet_text,
     write_packet,
 )
-from alerts.packets.versions import get_version, list_versions, refresh_packets, store_version
+from alerts.packets.versions import (
+    briefing_version,
+    get_version,
+    list_versions,
+    refresh_packets,
+    store_version,
+)
 
 __all__ = [
     "EmailParts",
     "InlineImage",
+    "briefing_version",
     "build_packet",
     "chart_png",
     "get_version",

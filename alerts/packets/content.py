@@ -20,12 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.packets.words import (
+    ANSWER_LABELS,
     CATEGORY_LABEL,
+    CATEGORY_LABEL_FR,
     THEME_STOP,
     category,
     condense_timeline,
     holding_statements,
     kinds_phrase,
+    said,
     same_word,
 )
 from worker.config import Config
@@ -38,7 +41,8 @@ BIN = timedelta(minutes=30)
 BEFORE = timedelta(days=1)
 #: Platforms that are news, for "picked up by news".
 NEWS = frozenset({"rss", "news"})
-PACKET_FORMAT = 2
+#: 3: answers in the team's language, `since` without its label word, `answer_labels`.
+PACKET_FORMAT = 3
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -130,7 +134,15 @@ def build_packet(
     total = len(window)
     negative = sum(r.label == "neg" for r in window)
     authors = len({r.author for r in window if r.author})
-    reach = sum(int(r.author_followers or 0) for r in window)
+    # Combined followers: each author once (at their largest count seen), however often they post.
+    followers: dict[str, int] = {}
+    reach = 0
+    for r in window:
+        if r.author:
+            followers[r.author] = max(followers.get(r.author, 0), int(r.author_followers or 0))
+        else:
+            reach += int(r.author_followers or 0)
+    reach += sum(followers.values())
     by_platform: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in window:
         by_platform[r.platform][0] += 1
@@ -224,7 +236,22 @@ def build_packet(
         "generated_at_iso": now.astimezone(UTC).isoformat(),
     }
     pkt["known"], pkt["unknown"] = _known(session, pkt, inc, window, config, now, tz)
-    pkt["answers"] = _answers(pkt)
+    times = {
+        "opened": inc.opened_at,
+        "first_signal": first_signal,
+        "acknowledged": st["acknowledged_at"],
+        "resolved": st["resolved_at"],
+        "next_update": None if st["resolved_at"] else next_update,
+    }
+    answer_lang = team_lang if team_lang in ANSWER_LABELS else "en"
+    pkt["answer_lang"] = answer_lang
+    pkt["answer_labels"] = [list(x) for x in ANSWER_LABELS[answer_lang]]
+    pkt["headline"] = (
+        f"{display} : {CATEGORY_LABEL_FR[cat]}"
+        if answer_lang == "fr"
+        else f"{display}: {CATEGORY_LABEL[cat]}"
+    )
+    pkt["answers"] = _answers(pkt, times, tz, answer_lang)
     return pkt
 
 
@@ -402,48 +429,99 @@ def _known(
         try:
             from worker.sources import CONNECTORS
 
-            for platform in sorted(set(CONNECTORS) - queried - seen - NEWS):
+            blind = sorted(set(CONNECTORS) - queried - seen - NEWS)
+            if len(blind) == 1:
                 unknown.append(
-                    f"We cannot see {platform} posts: no {platform} query or credentials are configured."
+                    f"We cannot see {blind[0]} posts: no {blind[0]} query or credentials are configured."
+                )
+            elif blind:  # one line, not one per platform: the packet is read on a phone
+                names = ", ".join(blind[:-1]) + f" or {blind[-1]}"
+                unknown.append(
+                    f"We cannot see {names} posts: no query or credentials are configured for them."
                 )
         except ImportError:  # pragma: no cover
             pass
     return known, unknown
 
 
-def _answers(p: dict[str, Any]) -> dict[str, str]:
-    """The five questions of the first screen, each one short sentence (about 80 words in all)."""
+def _answers(
+    p: dict[str, Any], times: dict[str, datetime | None], tz: str, lang: str
+) -> dict[str, str]:
+    """The five questions of the first screen, each one short sentence (about 80 words in all),
+    in the team's language (English or French). `since` is the time alone: the label, or
+    `packet_summary`, says "Since"."""
     size = p["size"]
-    trend = {
-        "growing": f"growing ({size['last_hour']} in the last hour, {size['hour_before']} the hour before)",
-        "fading": f"fading ({size['last_hour']} in the last hour, {size['hour_before']} the hour before)",
-        "steady": f"steady ({size['last_hour']} in the last hour)",
-        "over": f"over (resolved {p['resolved_at']})",
-    }[size["trend"]]
+    fr = lang == "fr"
+
+    def at(key: str, time_only: bool = False) -> str:
+        value = times[key]
+        return said(value, tz, lang, time_only=time_only) if value else ""
+
+    last, before = size["last_hour"], size["hour_before"]
+    if fr:
+        trend = {
+            "growing": f"en hausse ({last} dans la dernière heure, {before} l'heure d'avant)",
+            "fading": f"en baisse ({last} dans la dernière heure, {before} l'heure d'avant)",
+            "steady": f"stable ({last} dans la dernière heure)",
+            "over": f"terminé (résolu {at('resolved')})",
+        }[size["trend"]]
+    else:
+        trend = {
+            "growing": f"growing ({last} in the last hour, {before} the hour before)",
+            "fading": f"fading ({last} in the last hour, {before} the hour before)",
+            "steady": f"steady ({last} in the last hour)",
+            "over": f"over (resolved {at('resolved')})",
+        }[size["trend"]]
     themes = ", ".join(t["term"] for t in p["themes"][:2])
-    what = p["category_label"][0].upper() + p["category_label"][1:]
+    label = (CATEGORY_LABEL_FR if fr else CATEGORY_LABEL)[p["category"]]
+    what = label[0].upper() + label[1:]
     total = sum(w["count"] for w in p["where"]) or 1
     where = ", ".join(f"{w['platform']} {round(100 * w['count'] / total)}%" for w in p["where"][:3])
     if p["acknowledged_by"]:
-        who = f"{p['acknowledged_by']} is on it (since {p['acknowledged_at']})."
-    elif p["state"] == "resolved":
-        who = "Closed; nobody acknowledged it."
-    else:
-        who = "Nobody has acknowledged it yet; the escalation goes on."
-    if p["next_update"]:
-        who += f" Next update by {p['next_update']}."
-    return {
-        "what": what + (f" — about {themes}" if themes else "") + ".",
-        "since": f"Since {p['opened_at']}"
-        + (
-            f" (first signal {p['first_signal_at']})"
-            if p["first_signal_at"] and p["first_signal_at"] != p["opened_at"]
-            else ""
+        who = (
+            f"{p['acknowledged_by']} s'en occupe (depuis {at('acknowledged', True)})."
+            if fr
+            else f"{p['acknowledged_by']} is on it (since {at('acknowledged', True)})."
         )
-        + ".",
-        "size": f"{size['mentions']} mentions, {size['negative_pct']}% negative, "
-        f"{size['reach_label']} combined followers; {trend}.",
-        "where": f"Mostly {where}." if p["where"] else "No mentions yet.",
+    elif p["state"] == "resolved":
+        who = (
+            "Clos ; personne n'en a accusé réception." if fr else "Closed; nobody acknowledged it."
+        )
+    else:
+        who = (
+            "Personne n'en a encore accusé réception ; l'escalade continue."
+            if fr
+            else "Nobody has acknowledged it yet; the escalation goes on."
+        )
+    if times["next_update"]:
+        nxt = at("next_update", True)
+        who += f" Prochain point d'ici {nxt}." if fr else f" Next update by {nxt}."
+    since = at("opened")
+    if times["first_signal"] and times["first_signal"] < times["opened"]:  # type: ignore[operator]
+        since += (
+            f" (premier signal {at('first_signal')})"
+            if fr
+            else f" (first signal {at('first_signal')})"
+        )
+    if fr:
+        about = f" — au sujet de {themes}" if themes else ""
+        size_text = (
+            f"{size['mentions']} mentions, {size['negative_pct']} % négatives, "
+            f"{size['reach_label']} abonnés cumulés ; {trend}."
+        )
+        where_text = f"Surtout {where}." if p["where"] else "Aucune mention pour l'instant."
+    else:
+        about = f" — about {themes}" if themes else ""
+        size_text = (
+            f"{size['mentions']} mentions, {size['negative_pct']}% negative, "
+            f"{size['reach_label']} combined followers; {trend}."
+        )
+        where_text = f"Mostly {where}." if p["where"] else "No mentions yet."
+    return {
+        "what": what + about + ".",
+        "since": since + ".",
+        "size": size_text,
+        "where": where_text,
         "who": who,
     }
 
@@ -451,4 +529,7 @@ def _answers(p: dict[str, Any]) -> dict[str, str]:
 def packet_summary(p: dict[str, Any]) -> str:
     """The five answers as one paragraph: the e-mail's first lines and the PDF's first text."""
     a = p["answers"]
-    return " ".join(a[k] for k in ("what", "since", "size", "where", "who"))
+    since = ("Depuis " if p.get("answer_lang") == "fr" else "Since ") + a["since"]
+    if p.get("format", 0) < 3:  # kept versions before format 3 say "Since …" themselves
+        since = a["since"]
+    return " ".join([a["what"], since, a["size"], a["where"], a["who"]])

@@ -60,6 +60,20 @@ class EmailParts:
         }
 
 
+#: The first screen's labels for packets kept before format 3 (English only).
+DEFAULT_LABELS = [("what", "What"), ("since", "Since"), ("size", "How big"), ("where", "Where"),
+                  ("who", "Who")]  # fmt: skip
+
+
+def answer_labels(packet: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, label) of the five answers, in the packet's first-screen language."""
+    return [(k, label) for k, label in packet.get("answer_labels") or DEFAULT_LABELS]
+
+
+def headline(packet: dict[str, Any]) -> str:
+    return str(packet.get("headline") or f"{packet['display_name']}: {packet['category_label']}")
+
+
 def chart_png(packet: dict[str, Any]) -> bytes:
     return incident_chart(packet["chart"], packet.get("timezone", "UTC"))
 
@@ -91,24 +105,38 @@ def render_packet_html(
     return (
         env()
         .get_template("packet.html")
-        .render(p=packet, lang="en", chart_src=data_uri(png), version=version, versions=shown)
+        .render(
+            p=packet,
+            lang="en",
+            chart_src=data_uri(png),
+            version=version,
+            versions=shown,
+            default_labels=DEFAULT_LABELS,
+        )
     )
 
 
-def render_packet_text(packet: dict[str, Any], packet_url: str | None = None) -> str:
+def render_packet_text(
+    packet: dict[str, Any],
+    packet_url: str | None = None,
+    *,
+    ack_url: str | None = None,
+    version_url: str | None = None,
+) -> str:
     a = packet["answers"]
     lines = [
-        f"SEV{packet['severity']} · {packet['display_name']}: {packet['category_label']}",
+        f"SEV{packet['severity']} · {headline(packet)}",
         "",
-        f"What: {a['what']}",
-        f"Since: {a['since']}",
-        f"How big: {a['size']}",
-        f"Where: {a['where']}",
-        f"Who: {a['who']}",
+        *(f"{label}: {a[key]}" for key, label in answer_labels(packet)),
         "",
     ]
+    if ack_url and not packet.get("acknowledged_by") and packet.get("state") != "resolved":
+        lines += ["Nobody has acknowledged this yet. Acknowledge (stops the escalation):", ack_url]
+        lines += [""]
     if packet_url:
         lines += ["Full briefing (chart, posts, statements):", packet_url, ""]
+    if version_url:
+        lines += ["This briefing, kept as it is now:", version_url, ""]
     lines += ["What we know:", *[f"- {k}" for k in packet["known"]], ""]
     lines += ["What we don't know yet:", *[f"- {k}" for k in packet["unknown"]], ""]
     lines += ["Top posts:"]
@@ -126,24 +154,41 @@ def render_packet_text(packet: dict[str, Any], packet_url: str | None = None) ->
     return "\n".join(lines)
 
 
-def packet_email(packet: dict[str, Any], packet_url: str | None = None) -> EmailParts:
+def packet_email(
+    packet: dict[str, Any],
+    packet_url: str | None = None,
+    *,
+    ack_url: str | None = None,
+    version_url: str | None = None,
+    png: bytes | None = None,
+) -> EmailParts:
     """The packet as an e-mail: text part with the five answers first, HTML with inline CSS and
-    the chart as an inline PNG referenced by `cid:` (Gmail and Outlook block SVG and scripts)."""
-    png = chart_png(packet)
+    the chart as an inline PNG referenced by `cid:` (Gmail and Outlook block SVG and scripts).
+    `ack_url` is offered while nobody has acknowledged; `version_url` links the kept version;
+    `png` is the chart when the caller already rendered it."""
+    ack_url = (
+        ack_url
+        if ack_url and not packet.get("acknowledged_by") and packet.get("state") != "resolved"
+        else None
+    )
+    png = png if png is not None else chart_png(packet)
     html = (
         env()
         .get_template("packet_email.html")
         .render(
             p=packet,
             chart_cid=CHART_CID,
+            default_labels=DEFAULT_LABELS,
             packet_url=packet_url,
+            ack_url=ack_url,
+            version_url=version_url,
             sev_colour=SEV_COLOUR.get(packet["severity"], "#4a5568"),
         )
     )
     subject = f"[SEV{packet['severity']}] Briefing: {packet['title']}"
     return EmailParts(
         " ".join(subject.split())[:250],
-        render_packet_text(packet, packet_url),
+        render_packet_text(packet, packet_url, ack_url=ack_url, version_url=version_url),
         html,
         [InlineImage(CHART_CID, png)],
     )
@@ -161,9 +206,9 @@ def render_packet_md(packet: dict[str, Any], chart_file: str = "chart.png") -> s
     a = packet["answers"]
     e = md_escape
     out = [
-        f"# SEV{packet['severity']} · {e(packet['display_name'])}: {e(packet['category_label'])}",
+        f"# SEV{packet['severity']} · {e(headline(packet))}",
         "",
-        *(f"- **{label}:** {e(a[key])}" for label, key in _QUESTIONS),
+        *(f"- **{label}:** {e(a[key])}" for key, label in answer_labels(packet)),
         "",
         f"![Mentions and negative mentions per {packet['chart']['bin_minutes']} minutes]({chart_file})",
         "",
@@ -192,15 +237,6 @@ def render_packet_md(packet: dict[str, Any], chart_file: str = "chart.png") -> s
     out += [f"**{s['language']}:** {e(s['text'])}\n" for s in packet["holding_statements"]]
     out += ["", f"_Prepared by tocsin at {e(packet['generated_at'])}._", ""]
     return "\n".join(out)
-
-
-_QUESTIONS = (
-    ("What", "what"),
-    ("Since", "since"),
-    ("How big", "size"),
-    ("Where", "where"),
-    ("Who", "who"),
-)
 
 
 def write_packet(directory: Path, packet: dict[str, Any], *, pdf: bool = True) -> Path:

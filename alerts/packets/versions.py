@@ -95,6 +95,38 @@ def store_version(
     return row
 
 
+def briefing_version(
+    session: Session, config: Config, incident_id: int, now: datetime
+) -> PacketVersion:
+    """The version leadership is briefed with at `now`: kept whatever changed since the last one
+    (mentions counted since then change the packet too), so what an executive was told is always
+    one of the kept versions. Two briefings in one tick share one version."""
+    previous = latest_version(session, incident_id)
+    if previous is not None and previous.generated_at == now:
+        return previous
+    last_event = session.scalar(
+        select(func.max(IncidentEvent.id)).where(
+            IncidentEvent.incident_id == incident_id, IncidentEvent.at <= now
+        )
+    )
+    row = PacketVersion(
+        incident_id=incident_id,
+        version=(previous.version + 1) if previous else 1,
+        generated_at=now,
+        last_event_id=int(last_event or 0),
+        content=build_packet(session, incident_id, now, config.timezone, config),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # another worker kept this version first: brief with that one
+        latest = latest_version(session, incident_id)
+        assert latest is not None
+        return latest
+    return row
+
+
 def refresh_packets(session: Session, config: Config, now: datetime) -> int:
     """The job: a new version for every incident whose timeline changed. Returns how many.
 

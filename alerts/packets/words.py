@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from worker.localtime import show
+from worker.localtime import local, show
 
 #: Crisis categories, checked in this order; the one with most matching negative posts wins
 #: ("viral complaint" when none matches). Words are EN and FR stems, matched at word starts.
@@ -92,6 +92,41 @@ CATEGORY_LABEL = {
     "executive_conduct": "criticism of an executive's conduct",
     "viral_complaint": "a complaint spreading fast",
 }
+
+CATEGORY_LABEL_FR = {
+    "product_safety": "un problème de sécurité produit",
+    "service_outage": "une panne de service",
+    "data_privacy": "un problème de données ou de vie privée",
+    "executive_conduct": "des critiques sur la conduite d'un dirigeant",
+    "viral_complaint": "une plainte qui se propage vite",
+}
+
+#: The first screen's five questions, in the team's language (`[reports] language`).
+ANSWER_LABELS: dict[str, list[tuple[str, str]]] = {
+    "en": [("what", "What"), ("since", "Since"), ("size", "How big"), ("where", "Where"),
+           ("who", "Who")],
+    "fr": [("what", "Quoi"), ("since", "Depuis"), ("size", "Ampleur"), ("where", "Où"),
+           ("who", "Qui")],
+}  # fmt: skip
+_DAYS_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+_MONTHS_FR = (
+    "janv.", "févr.", "mars", "avr.", "mai", "juin",
+    "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+)  # fmt: skip
+
+
+def said(at: datetime, tz: str, lang: str, *, time_only: bool = False) -> str:
+    """A time as the first screen says it: 'Fri 06 Nov 15:15 CET' or 'ven. 06 nov. 15:15 CET'
+    (`time_only`: '15:15 CET'), in the zone `tz`."""
+    if lang != "fr":
+        return show(at, tz, "%H:%M" if time_only else "%a %d %b %H:%M")
+    t = local(at, tz)
+    clock = f"{t:%H:%M} {t.tzname()}"
+    return (
+        clock
+        if time_only
+        else f"{_DAYS_FR[t.weekday()]} {t.day:02d} {_MONTHS_FR[t.month - 1]} {clock}"
+    )
 
 
 #: One compiled pattern per category (a word starting at a word boundary), built once.

@@ -115,12 +115,14 @@ def topic_report(
     tz = config.timezone
     stop = min(period.end, now)
     n, authors, neg, pos = _counts(session, topic, period.start, stop)
-    pn, _, pneg, ppos = _counts(session, topic, period.previous_start, period.start)
+    pn, pauthors, pneg, ppos = _counts(session, topic, period.previous_start, period.start)
     length = period.end - period.start
+    # The four periods before this one (of its length): their average, and their pooled shares.
     avg4 = [
-        _counts(session, topic, period.start - k * length, period.start - (k - 1) * length)[0]
+        _counts(session, topic, period.start - k * length, period.start - (k - 1) * length)
         for k in range(1, 5)
     ]
+    n4, neg4, pos4 = (sum(c[i] for c in avg4) for i in (0, 2, 3))
     incidents = session.scalars(
         select(Incident)
         .where(
@@ -234,14 +236,22 @@ def topic_report(
         "coverage": coverage(session, topic, period.start, stop, tz),
         # For the pages only (not in the JSON):
         "_display_name": config.topic(topic).display_name,
-        "_mentions_avg4": round(sum(avg4) / 4, 1),
+        "_mentions_avg4": round(n4 / 4, 1),
+        "_authors_previous": pauthors,
+        "_authors_avg4": round(sum(c[1] for c in avg4) / 4, 1),
+        "_negative_share_avg4": _share(neg4, n4),
         "_positive_share_previous": _share(ppos, pn),
+        "_positive_share_avg4": _share(pos4, n4),
         "_engagement": {r.external_id: r.likes + r.reposts + r.replies for r in best},
         "_days": [x.strftime(fmt) for x in day_labels],
         "_day_mentions": [days[x.isoformat()] for x in day_labels],
         "_day_negative": [negs[x.isoformat()] for x in day_labels],
         "_titles": {i.id: i.title for i in incidents},
     }
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _minutes(td: timedelta) -> str:
@@ -289,8 +299,8 @@ def summary(topics: list[dict[str, Any]], period: Period, config: Config, quiet:
     serious = [(t, i) for t, i in incidents if i["severity"] in ("SEV1", "SEV2")]
     if not total:
         parts.append(
-            f"No mentions at all {word}: tocsin watched {len(topics)} topic(s) on "
-            f"{len(platforms)} platform(s) and stored nothing, which is not the same as quiet; "
+            f"No mentions at all {word}: tocsin watched {_n(len(topics), 'topic')} on "
+            f"{_n(len(platforms), 'platform')} and stored nothing, which is not the same as quiet; "
             "check that the sources still answer."
         )
     elif quiet:
@@ -327,7 +337,7 @@ def summary(topics: list[dict[str, Any]], period: Period, config: Config, quiet:
     else:
         t, p, c = max(cov, key=lambda x: x[2]["longest_gap_minutes"])
         gap = timedelta(minutes=c["longest_gap_minutes"])
-        watched = f"tocsin watched {len(topics)} topic(s) on {len(platforms)} platform(s)"
+        watched = f"tocsin watched {_n(len(topics), 'topic')} on {_n(len(platforms), 'platform')}"
         if gap <= DOWN_AFTER:
             parts.append(
                 f"{watched}; every source answered at least every {max(1, math.ceil(gap.total_seconds() / 60))} minutes "

@@ -4,7 +4,7 @@ Per-topic charts are PNG: data: URIs on the page and in the PDF, `cid:` parts in
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.channels.render import env
@@ -53,6 +53,7 @@ def render_report_html(r: dict[str, Any], *, chart_srcs: list[str] | None = None
             pct=_pct,
             when=lambda iso: show(datetime.fromisoformat(iso), tz, "%a %d %b %H:%M"),
             after=lambda a, b: _minutes(datetime.fromisoformat(b) - datetime.fromisoformat(a)),
+            span=lambda minutes: _minutes(timedelta(minutes=minutes)),
         )
     )
 
@@ -60,23 +61,35 @@ def render_report_html(r: dict[str, Any], *, chart_srcs: list[str] | None = None
 def render_report_text(r: dict[str, Any]) -> str:
     lines = [_label(r) + (" (partial)" if r["partial"] else ""), "", r["summary"], ""]
     for t in r["topics"]:
+        w = WORDS[r["_kind"]]
         lines += [
-            f"{t['_display_name']}: {t['mentions']} mentions (previous {t['mentions_previous']}, "
-            f"4-{WORDS[r['_kind']]} average {t['_mentions_avg4']}), {t['distinct_authors']} authors, "
-            f"{_pct(t['positive_share'])} positive, {_pct(t['negative_share'])} negative "
-            f"(previous {_pct(t['negative_share_previous'])}).",
+            f"{t['_display_name']}, this {w} / previous {w} / 4-{w} average:",
+            f"  mentions {t['mentions']} / {t['mentions_previous']} / {t['_mentions_avg4']}",
+            f"  distinct authors {t['distinct_authors']} / {t['_authors_previous']} / {t['_authors_avg4']}",
+            f"  positive {_pct(t['positive_share'])} / {_pct(t['_positive_share_previous'])} / "
+            f"{_pct(t['_positive_share_avg4'])}",
+            f"  negative {_pct(t['negative_share'])} / {_pct(t['negative_share_previous'])} / "
+            f"{_pct(t['_negative_share_avg4'])}",
         ]
         for g in t["top_positive"]:
             lines.append(f'  + "{g["text"]}" — {g["author"] or "unknown"}, {g["platform"]}')
+        if t["themes"]:
+            lines.append("  what people liked: " + ", ".join(th["term"] for th in t["themes"]))
         for i in t["incidents"]:
+            opened = datetime.fromisoformat(i["opened_at"])
             lines.append(
-                f"  ! #{i['id']} {i['severity']} opened {show(datetime.fromisoformat(i['opened_at']), r['timezone'], '%a %H:%M')}"
+                f"  ! #{i['id']} {i['severity']} opened {show(opened, r['timezone'], '%a %H:%M')}"
                 + (
-                    f", acknowledged by {i['acknowledged_by']}"
-                    if i["acknowledged_by"]
+                    f", acknowledged by {i['acknowledged_by']} after "
+                    f"{_minutes(datetime.fromisoformat(i['acknowledged_at']) - opened)}"
+                    if i["acknowledged_at"]
                     else ", never acknowledged"
                 )
-                + (", resolved" if i["resolved_at"] else ", open")
+                + (
+                    f", resolved after {_minutes(datetime.fromisoformat(i['resolved_at']) - opened)}"
+                    if i["resolved_at"]
+                    else ", open"
+                )
             )
         for p, c in sorted(t["coverage"].items()):
             lines.append(

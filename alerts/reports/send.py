@@ -9,6 +9,7 @@ nothing the second time.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,6 +58,8 @@ def send_report(session: Session, config: Config, report: dict[str, Any], now: d
                 "report": stem,
                 "title": parts.subject,
                 "summary": report["summary"],
+                # What chat and SMS channels show of a message (they do not send the HTML).
+                "explanations": [report["summary"]],
                 "recipient_name": person.name,
                 **parts.to_body(),
             }
@@ -85,14 +88,39 @@ def send_report(session: Session, config: Config, report: dict[str, Any], now: d
     return written
 
 
+def _keep(report: dict[str, Any], out_dir: Path | None) -> None:
+    """Also write the report's files (.json, .txt, .html, .pdf) to out_dir, when given."""
+    if out_dir is not None:
+        from alerts.reports.build import write_report
+
+        write_report(report, out_dir)
+
+
 def send_weekly(
-    session: Session, config: Config, now: datetime, week: str | date | None = None
+    session: Session,
+    config: Config,
+    now: datetime,
+    week: str | date | None = None,
+    *,
+    out_dir: Path | None = None,
 ) -> int:
-    """The weekly job: the last complete week in the team's zone (or `week`), to the outbox."""
+    """The weekly job: the last complete week in the team's zone (or `week`), to the outbox, and
+    to files under `out_dir` (live: DATA_DIR/reports)."""
     week = week or last_complete_week(now, config.timezone)
-    return send_report(session, config, build_weekly(session, config, week, now), now)
+    report = build_weekly(session, config, week, now)
+    _keep(report, out_dir)
+    return send_report(session, config, report, now)
 
 
-def send_monthly(session: Session, config: Config, now: datetime, month: str | None = None) -> int:
+def send_monthly(
+    session: Session,
+    config: Config,
+    now: datetime,
+    month: str | None = None,
+    *,
+    out_dir: Path | None = None,
+) -> int:
     month = month or last_complete_month(now, config.timezone)
-    return send_report(session, config, build_monthly(session, config, month, now), now)
+    report = build_monthly(session, config, month, now)
+    _keep(report, out_dir)
+    return send_report(session, config, report, now)

@@ -10,20 +10,24 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.packets import (
     build_packet,
     get_version,
     list_versions,
+    packet_email,
     packet_summary,
     refresh_packets,
     render_packet_html,
     render_packet_md,
     write_packet,
 )
-from tests.alerts.reporting import COPIED, HOSTILE, T0, build_incident, config
+from tests.alerts.reporting import COPIED, HOSTILE, T0, build_incident, config, mention
+from worker.ingest import store_mentions
 from worker.storage.db import make_engine, make_sessionmaker, upgrade
+from worker.storage.models import MentionRow
 
 TZ = "Europe/Paris"
 
@@ -55,12 +59,125 @@ def test_first_screen_answers_five_questions_in_about_80_words(
     a = p["answers"]
     assert set(a) == {"what", "since", "size", "where", "who"}
     assert a["what"].startswith("A product safety concern")  # the crisis kind, read from the posts
-    assert "Fri 06 Nov 15:00 CET" in a["since"]  # opened, in the team's zone
+    assert a["since"].startswith("Fri 06 Nov 15:00 CET")  # opened, in the team's zone
+    assert f"Since {a['since']}" in packet_summary(p)  # the summary says "Since", not the answer
     assert re.search(r"\d+ mentions, \d+% negative", a["size"])
     assert any(w in a["size"] for w in ("growing", "fading", "steady"))
     assert a["where"].startswith("Mostly ")
     assert "alice is on it (since 15:20 CET)" in a["who"] and "Next update by" in a["who"]
     assert len(packet_summary(p).split()) <= 90
+
+
+def test_how_big_is_counted_from_the_posts_with_each_author_once(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Mentions, authors, negative share and combined followers, counted here from the stored
+    rows; an author who posts three more times adds mentions, not followers."""
+    cfg = config()
+    inc = build_incident(sessions, cfg)
+    again = [
+        mention(20_000 + k, T0 + timedelta(minutes=k), f"Still no answer from Lumio ({k})",
+                author="angry4", followers=900_000)
+        for k in range(3)
+    ]  # fmt: skip
+    with sessions.begin() as s:
+        store_mentions(s, again, T0 + timedelta(minutes=5), topic="lumio")
+    now = T0 + timedelta(minutes=60)
+    with sessions() as s:
+        p = build_packet(s, inc, now, TZ, cfg)
+        rows = s.execute(
+            select(MentionRow.author, MentionRow.author_followers, MentionRow.label).where(
+                MentionRow.created_at >= T0 - timedelta(hours=1), MentionRow.created_at < now
+            )
+        ).all()
+    followers: dict[str, int] = {}
+    for r in rows:
+        followers[r.author] = max(followers.get(r.author, 0), r.author_followers)
+    assert sum(r.author == "angry4" for r in rows) == 4
+    assert p["size"]["mentions"] == len(rows) and p["size"]["authors"] == len(followers)
+    assert p["size"]["reach"] == sum(followers.values())
+    assert p["size"]["negative_pct"] == round(100 * sum(r.label == "neg" for r in rows) / len(rows))
+
+
+def test_first_screen_is_in_the_team_language(built: tuple[sessionmaker[Session], int]) -> None:
+    """`[reports] language = "fr"`: the five answers, their labels and the headline in French,
+    dates included; the web page, the e-mail and the text say them so."""
+    sessions, inc = built
+    with sessions() as s:
+        p = build_packet(s, inc, T0 + timedelta(minutes=60), TZ, config('language = "fr"\n'))
+    a = p["answers"]
+    assert [label for _, label in p["answer_labels"]] == ["Quoi", "Depuis", "Ampleur", "Où", "Qui"]
+    assert p["headline"] == "Lumio : un problème de sécurité produit"
+    assert a["what"].startswith("Un problème de sécurité produit")
+    assert a["since"].startswith("ven. 06 nov. 15:00 CET")
+    assert re.search(r"\d+ mentions, \d+ % négatives", a["size"])
+    assert a["where"].startswith("Surtout ")
+    assert "alice s'en occupe (depuis 15:20 CET)" in a["who"] and "Prochain point" in a["who"]
+    assert f"{a['what']} Depuis ven. 06 nov. 15:00 CET" in packet_summary(p)
+    assert len(packet_summary(p).split()) <= 90
+    html = render_packet_html(p)
+    assert "<dt>Quoi</dt>" in html and "<dt>What</dt>" not in html
+    parts = packet_email(p)
+    assert f"Qui: {a['who']}" in parts.text and "Lumio : un problème" in parts.html
+
+
+def test_what_we_cannot_see_is_named_in_one_line(built: tuple[sessionmaker[Session], int]) -> None:
+    """Platforms with no query or credentials: "we cannot see X posts" in one line; a source that
+    refused our credentials: said with the time of the last try."""
+    sessions, inc = built
+    with sessions() as s:
+        p = build_packet(s, inc, T0 + timedelta(minutes=60), TZ, config())
+    (blind,) = [u for u in p["unknown"] if u.startswith("We cannot see")]
+    assert blind.endswith("posts: no query or credentials are configured for them.")
+    assert "x, youtube" in blind or "x or youtube" in blind
+    assert "mastodon" not in blind  # seen in the posts
+    assert "Whether news picked it up: we watch no news feed for this topic." in p["unknown"]
+
+
+@pytest.mark.parametrize(
+    ("texts", "cat", "en", "fr"),
+    [
+        (["the app is down again", "outage since noon, not working"], "service_outage",
+         "cannot use Lumio", "ne peuvent pas utiliser Lumio"),
+        (["they leaked my data", "a breach of customer data"], "data_privacy",
+         "security of data", "sécurité des données"),
+        (["the CEO insulted staff", "the ceo must resign"], "executive_conduct",
+         "leadership", "direction"),
+        (["worst customer care ever", "still waiting for my refund"], "viral_complaint",
+         "we are listening", "à votre écoute"),
+        (["my lamp caught fire", "it overheated and melted"], "product_safety",
+         "Your safety comes first", "Votre sécurité passe avant tout"),
+    ],
+)  # fmt: skip
+def test_holding_statements_are_adapted_to_the_kind_of_crisis(
+    texts: list[str], cat: str, en: str, fr: str
+) -> None:
+    from datetime import UTC, datetime
+
+    from alerts.packets.words import category, holding_statements
+
+    assert category(texts) == cat
+    drafts = holding_statements(cat, "Lumio", datetime(2026, 11, 6, 16, tzinfo=UTC), TZ)
+    assert [d["lang"] for d in drafts] == ["en", "fr"]
+    assert en in drafts[0]["text"] and fr in drafts[1]["text"] and "17:00 CET" in drafts[0]["text"]
+
+
+def test_the_chart_marks_the_opening_and_the_acknowledgement(
+    built: tuple[sessionmaker[Session], int],
+) -> None:
+    sessions, inc = built
+    with sessions() as s:
+        p = build_packet(s, inc, T0 + timedelta(minutes=60), TZ, config())
+    chart = p["chart"]
+    assert [(m["label"], m["at"]) for m in chart["marks"]] == [
+        ("opened", T0.isoformat()),
+        ("acknowledged", (T0 + timedelta(minutes=20)).isoformat()),
+    ]
+    # From a day before the opening, per 30 minutes, negatives never above mentions.
+    assert chart["times"][0] <= (T0 - timedelta(days=1)).isoformat()
+    assert len(chart["mentions"]) == len(chart["negative"]) == len(chart["times"])
+    assert all(n <= m for n, m in zip(chart["negative"], chart["mentions"], strict=True))
+    assert sum(chart["negative"]) > 0
 
 
 def test_top_posts_are_distinct_texts_with_a_copy_count_and_themes_are_real(

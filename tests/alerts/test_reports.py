@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -25,9 +26,11 @@ from alerts.reports import (
     write_report,
 )
 from alerts.reports.build import last_complete_week, week_period
-from tests.alerts.reporting import T0, build_incident, config
+from alerts.reports.render import render_report_html, render_report_text
+from tests.alerts.reporting import T0, build_incident, config, mention
 from worker.config import ConfigError, parse_config
-from worker.storage.models import Notification, PollRow, Source
+from worker.ingest import store_mentions
+from worker.storage.models import MentionRow, Notification, PollRow, Source
 
 WEEK_START = datetime(2026, 11, 1, 23, 0, tzinfo=UTC)  # Monday 2 November 00:00 in Paris
 WEEK_END = datetime(2026, 11, 8, 23, 0, tzinfo=UTC)
@@ -81,7 +84,14 @@ def test_weekly_json_is_the_stable_format_with_the_week_in_numbers(
     inc = build_incident(sessions, cfg)
     now = T0 + timedelta(hours=2)
     with sessions() as s:
-        report = public_json(build_weekly(s, cfg, "2026-W45", now))
+        full = build_weekly(s, cfg, "2026-W45", now)
+        report = public_json(full)
+    # Each incident with its severity, who acknowledged and after how long, on page and in text.
+    said = "#1 SEV2</strong> opened Fri 06 Nov 15:00 CET · acknowledged by alice after 20 min"
+    assert said in render_report_html(full) and "still open" in render_report_html(full)
+    assert "SEV2 opened Fri 15:00 CET, acknowledged by alice after 20 min, open" in (
+        render_report_text(full)
+    )
     assert list(report) == [
         "week",
         "start",
@@ -156,7 +166,9 @@ def test_a_quiet_week_says_so_with_the_proof_of_watch(sessions: sessionmaker[Ses
         report = public_json(build_weekly(s, cfg, "2026-W45", WEEK_END + timedelta(days=1)))
     assert report["quiet"] is True
     # No mention at all: said so, not "quiet".
-    assert "No mentions at all this week" in report["summary"]
+    assert (
+        "No mentions at all this week: tocsin watched 1 topic on 2 platforms" in report["summary"]
+    )
     assert "No incident" not in report["summary"]
     assert (
         "every source answered at least every 14 minutes (longest gap: 14 min on rss"
@@ -175,6 +187,77 @@ def test_a_week_with_mentions_and_no_incident_is_quiet(sessions: sessionmaker[Se
     assert report["quiet"] is True and "No incident this week." in report["summary"]
     assert "cannot prove it watched continuously" in report["summary"]  # no poll recorded
     assert later["topics"][0]["mentions"] == 0 and "No mentions at all" in later["summary"]
+
+
+def test_each_number_is_set_against_the_previous_week_and_the_four_week_average(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Mentions, distinct authors, positive and negative share: this week, the week before and
+    the average of the four weeks before (shares pooled over those weeks), each counted here from
+    the stored rows, on the page and in the text."""
+    cfg = config()
+    texts = ["Love my Lumio lamp, great light", "My Lumio lamp broke, terrible and useless"]
+    with sessions.begin() as s:
+        for k in range(5):  # W45 (k = 0) back to W41: 2k + 3 posts by k + 2 authors
+            at = WEEK_START - timedelta(days=7 * k) + timedelta(days=2)
+            batch = [
+                mention(1000 * k + j, at + timedelta(minutes=j), texts[(j + k) % 2],
+                        author=f"w{k}a{j % (k + 2)}")
+                for j in range(2 * k + 3)
+            ]  # fmt: skip
+            store_mentions(s, batch, at + timedelta(hours=1), topic="lumio")
+    with sessions() as s:
+        report = build_weekly(s, cfg, "2026-W45", WEEK_END + timedelta(days=1))
+        rows = s.execute(select(MentionRow.created_at, MentionRow.label, MentionRow.author)).all()
+
+    def week(k: int) -> list[Any]:
+        start = WEEK_START - timedelta(days=7 * k)
+        return [r for r in rows if start <= r.created_at < start + timedelta(days=7)]
+
+    before = [r for k in range(1, 5) for r in week(k)]
+    (t,) = report["topics"]
+    assert (t["mentions"], t["mentions_previous"]) == (len(week(0)), len(week(1))) == (3, 5)
+    assert t["_mentions_avg4"] == len(before) / 4 == 8.0
+    assert t["distinct_authors"] == 2 and t["_authors_previous"] == 3
+    assert t["_authors_avg4"] == sum(len({r.author for r in week(k)}) for k in range(1, 5)) / 4
+    for label, key in (("pos", "_positive_share_avg4"), ("neg", "_negative_share_avg4")):
+        assert t[key] == round(sum(r.label == label for r in before) / len(before), 3)
+    assert {r.label for r in before} == {"pos", "neg"}
+    html, text = render_report_html(report), render_report_text(report)
+    assert "mentions 3 / 5 / 8.0" in text and "distinct authors 2 / 3 / 4.5" in text
+    pos = f"{100 * t['_positive_share_avg4']:.0f}%"
+    assert f"positive {100 * t['positive_share']:.0f}%" in text and pos in text
+    assert '<td class="n">8.0</td>' in html and '<td class="n">4.5</td>' in html
+    assert f'<td class="n">{pos}</td>' in html
+
+
+def test_good_news_first_names_what_people_liked(sessions: sessionmaker[Session]) -> None:
+    cfg = config()
+    liked = [
+        "Love the warm light of my new Lumio lamp, wonderful",
+        "The warm light of the Lumio is lovely in the evening, great buy",
+        "So happy with the warm light, best lamp I have owned, thanks Lumio",
+        "Great design and a warm light, Lumio nailed it",
+    ]
+    before = [  # the weeks before: other praise, so "warm light" is what rose
+        f"Lumio support {w} sorted my pairing issue, great service, thank you"
+        for w in ("quickly", "kindly", "patiently", "politely", "calmly", "expertly")
+    ]
+    at = WEEK_START + timedelta(days=1)
+    with sessions.begin() as s:
+        batch = [mention(i, at + timedelta(hours=i), t) for i, t in enumerate(liked)]
+        batch += [
+            mention(100 + i, at - timedelta(days=7, hours=i), t) for i, t in enumerate(before)
+        ]
+        store_mentions(s, batch, at + timedelta(hours=6), topic="lumio")
+    with sessions() as s:
+        report = build_weekly(s, cfg, "2026-W45", WEEK_END + timedelta(hours=1))
+    (t,) = report["topics"]
+    assert "warm light" in [th["term"] for th in t["themes"]]
+    text = render_report_text(report)
+    assert text.index("Good news first") < text.index("what people liked: ")
+    assert "warm light" in text.split("what people liked: ")[1].splitlines()[0]
+    assert "<strong>What people liked:</strong>" in render_report_html(report)
 
 
 def test_monthly_report_uses_the_same_model(sessions: sessionmaker[Session]) -> None:
@@ -225,10 +308,35 @@ def test_sending_writes_one_notification_per_recipient_once_and_delivers_it(
         ]
         assert rows[0].subject == "Weekly summary 2026-W45"
         assert rows[0].body["images"][0]["mime"] == "image/png"
+        # Chat and SMS channels, which do not send the HTML, show the summary.
+        assert rows[0].body["explanations"] == [rows[0].body["summary"]]
+        assert rows[0].body["summary"].startswith("Good news first")
     delivered = dispatch_due(sessions, {"console": ConsoleChannel(tmp_path)}, monday)
     assert delivered == 2  # the two reports (the page to alice was cancelled by her ack)
     text = (tmp_path / f"{rows[0].id:06d}-bob.txt").read_text(encoding="utf-8")
     assert text.startswith("Weekly summary 2026-W45") and "Good news first" in text
+
+
+def test_the_weekly_job_also_writes_the_files_live_and_not_in_a_replay(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from alerts.tasks import weekly_report
+    from worker.jobs import Context
+
+    cfg = config()
+    build_incident(sessions, cfg)
+    monday = datetime(2026, 11, 9, 8, 5, tzinfo=UTC)
+    live = Context(sessions, cfg, lambda *a, **k: None, outbox_dir=tmp_path / "live" / "outbox")
+    assert weekly_report(live, monday) == 2
+    written = sorted(p.name for p in (tmp_path / "live" / "reports").iterdir())
+    assert written == [f"weekly-2026-W45.{x}" for x in ("html", "json", "pdf", "txt")]
+    saved = json.loads((tmp_path / "live" / "reports" / "weekly-2026-W45.json").read_text())
+    assert saved["partial"] is False and saved["topics"][0]["mentions"] == 46 * 3 + 40
+    replay = Context(
+        sessions, cfg, lambda *a, **k: None, outbox_dir=tmp_path / "replay" / "outbox", online=False
+    )
+    weekly_report(replay, monday)
+    assert not (tmp_path / "replay" / "reports").exists()  # the replay writes its own
 
 
 def test_files_are_written_and_the_pdf_holds_the_summary(

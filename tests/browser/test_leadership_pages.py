@@ -20,6 +20,7 @@ from alerts.tokens import make_view_token
 from alerts.web import create_app
 from tests.alerts.reporting import T0, build_incident, config
 from tests.alerts.scenario import SECRET
+from tests.alerts.test_reports import WEEK_END, WEEK_START, polls
 from tests.browser.test_pages import (  # noqa: F401 - the runtime fixture
     CHROMIUM_FLAGS,
     chromium_path,
@@ -110,9 +111,13 @@ def test_weekly_summary_page_shows_good_news_first_and_a_chart_per_topic(
 ) -> None:
     cfg = config()
     build_incident(runtime.sessions, cfg)
+    with runtime.sessions.begin() as s:  # the proof of watch, with a source down for hours
+        polls(s, "reddit", WEEK_START, WEEK_END)
+        polls(s, "rss", WEEK_START, WEEK_END, down=(T0, T0 + timedelta(hours=6, minutes=25)))
     with runtime.sessions() as s:
         report = build_weekly(s, cfg, "2026-W45", T0 + timedelta(days=3))
     page = tmp_path / "weekly.html"
     page.write_text(render_report_html(report), encoding="utf-8")
     text = check(browser, page.as_uri(), "weekly", width)
     assert text.index("Good news first") < text.index("SEV2")
+    assert "but a source was down: rss (lumio) did not answer for 6 h 30 min" in text
