@@ -22,8 +22,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
 from alerts import websecurity
-from alerts.api_incidents import incidents_router, oncall_rows
+from alerts.api_incidents import incidents_router
 from alerts.channels.render import env
+from alerts.dashboard import dashboard_router
+from alerts.dashboard.standins import Auth
 from alerts.deadman import check_pipeline
 from alerts.integrations import router as integrations_router
 from alerts.packets import build_packet, get_version, list_versions, render_packet_html
@@ -75,6 +77,7 @@ def create_app(
     now_of = clock or utcnow
     app = FastAPI(title="tocsin", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.middleware("http")(websecurity.middleware(lambda: rt_of().settings.base_url))
+    auth = Auth()
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Any:
@@ -249,15 +252,7 @@ def create_app(
 
     app.include_router(incidents_router(rt_of, now_of, authorize))
 
-    @app.get("/", response_class=HTMLResponse)
-    def dashboard(request: Request) -> HTMLResponse:
-        authorize(request)
-        with rt_of().sessions() as session:
-            rows = list_incidents(session, open_only=True)
-        oncall = oncall_rows(rt_of().config, now_of())
-        return HTMLResponse(
-            env().get_template("dashboard.html").render(incidents=rows, oncall=oncall)
-        )
+    app.include_router(dashboard_router(rt_of, now_of, auth))
 
     app.include_router(push_router(rt_of, now_of))
 
