@@ -3,8 +3,10 @@
 - `GET /ack/{token}` shows the incident and one big button; it never changes anything, because
   mail security scanners open links in e-mails. `POST /ack/{token}` acknowledges (single use).
 - `GET /incidents/{id}/packet?t=…` shows the packet to whoever holds the signed view link.
-- `/api/…` needs `Authorization: Bearer $TOCSIN_API_TOKEN`; without a token configured, only
-  loopback clients may call it. The dashboard `/` and `/metrics` follow the same rule.
+- The old `/api/…` endpoints and `/metrics` need `Authorization: Bearer $TOCSIN_API_TOKEN`;
+  without a token configured, only loopback clients may call them.
+- Dashboard pages (`/`) and `/api/v1` need an account (`alerts.auth`): `/login`, `/logout` and
+  `/set-password/{token}` come from `Auth.router`.
 - Every request first passes `alerts.websecurity` (Host allow-list, same-origin JSON for state
   changes, the token rule), as a middleware, so routers added later are covered too.
 """
@@ -23,9 +25,9 @@ from sqlalchemy import func, select, text
 
 from alerts import websecurity
 from alerts.api_incidents import incidents_router
+from alerts.auth import Auth, AuthRefusal, refusal_handler
 from alerts.channels.render import env
 from alerts.dashboard import dashboard_router
-from alerts.dashboard.standins import Auth
 from alerts.deadman import check_pipeline
 from alerts.integrations import router as integrations_router
 from alerts.packets import build_packet, get_version, list_versions, render_packet_html
@@ -77,7 +79,6 @@ def create_app(
     now_of = clock or utcnow
     app = FastAPI(title="tocsin", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.middleware("http")(websecurity.middleware(lambda: rt_of().settings.base_url))
-    auth = Auth()
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Any:
@@ -85,6 +86,11 @@ def create_app(
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         return response
+
+    auth = Auth(rt_of, now_of)
+    app.state.auth = auth  # for routers and tests that need the same dependencies
+    app.include_router(auth.router)
+    app.add_exception_handler(AuthRefusal, refusal_handler)
 
     def authorize(request: Request) -> None:
         """The token rule again, in the route (the middleware already applied it)."""

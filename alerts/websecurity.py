@@ -6,16 +6,21 @@
    the vendor) and `POST /api/mentions` (push, token/HMAC-signed) authenticate themselves; only the
    Host check applies to them.
 3. **State changes** (POST, PUT, PATCH, DELETE): a browser's `Origin` must be this site (the base
-   URL's origin or the request's own host); `Sec-Fetch-Site: cross-site` is refused; API calls
-   must send `Content-Type: application/json` (the content types a cross-site form or a "simple"
-   fetch may send — text/plain, form, multipart — are refused with 415). The signed-link form
-   `POST /ack/<token>` may also send `Origin: null` (what a browser sends under our
-   `Referrer-Policy: no-referrer`): the token in its URL is what authorises it.
-4. **Token**: `/api/…`, the dashboard `/` and `/metrics` need `Authorization: Bearer
-   $TOCSIN_API_TOKEN` when it is set; without it they answer loopback clients only. There is no
-   name for test clients on this list: tests call from 127.0.0.1 like any local tool.
-5. **Access log**: `RedactTokens` rewrites `/ack/<token>` and `?t=<token>` in uvicorn's access
-   log lines, so a signed link never lands in a log file.
+   URL's origin or the request's own host); `Sec-Fetch-Site: cross-site` is refused. Calls under
+   `/api/` must send `Content-Type: application/json` (the content types a cross-site form or a
+   "simple" fetch may send — text/plain, form, multipart — are refused with 415). Elsewhere the
+   dashboard's HTML forms may post `application/x-www-form-urlencoded` (or JSON); each such
+   handler checks the session's CSRF token (`alerts.auth`). Outside `/api/` a form may also send
+   `Origin: null` (what a browser sends for our own forms under our `Referrer-Policy:
+   no-referrer`): the CSRF token, or for `POST /ack/<token>` the signed token in its URL, is what
+   authorises it.
+4. **Legacy token**: the old `/api/…` endpoints (not `/api/v1`) and `/metrics` need
+   `Authorization: Bearer $TOCSIN_API_TOKEN` when it is set; without it they answer loopback
+   clients only. There is no name for test clients on this list: tests call from 127.0.0.1 like
+   any local tool. Dashboard pages and `/api/v1` are guarded by accounts instead
+   (`alerts.auth.Auth`: session cookie, personal bearer token, or the proxy header).
+5. **Access log**: `RedactTokens` rewrites `/ack/<token>`, `/set-password/<token>` and
+   `?t=<token>` in uvicorn's access log lines, so a signed link never lands in a log file.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 EXEMPT_PREFIXES = ("/integrations/",)
 EXEMPT_EXACT = {("POST", "/api/mentions")}
 TOKEN_PREFIXES = ("/api/", "/metrics")
-TOKEN_EXACT = ("/",)
+ACCOUNT_PREFIXES = ("/api/v1/",)  # guarded by alerts.auth, not by TOCSIN_API_TOKEN
+FORM_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded"})
 SIGNED_LINK_PREFIX = "/ack/"
 
 
@@ -62,7 +68,10 @@ def is_exempt(method: str, path: str) -> bool:
 
 
 def needs_token(path: str) -> bool:
-    return path.startswith(TOKEN_PREFIXES) or path in TOKEN_EXACT
+    """The legacy `TOCSIN_API_TOKEN` rule: old `/api/…` endpoints and `/metrics`."""
+    if path.startswith(ACCOUNT_PREFIXES) or path.rstrip("/") == "/api/v1":
+        return False
+    return path.startswith(TOKEN_PREFIXES)
 
 
 def _refuse(status: int, detail: str) -> Response:
@@ -82,14 +91,18 @@ def check(request: Request, base_url: str, api_token: str | None) -> Response | 
         signed_link = path.startswith(SIGNED_LINK_PREFIX)
         same = {_origin(base_url), f"{request.url.scheme}://{host.lower()}"}
         foreign = origin is not None and origin.lower() not in same
-        if foreign and not (signed_link and origin == "null"):
+        # `Origin: null` is what a browser sends for our own forms under `Referrer-Policy:
+        # no-referrer`: accepted outside `/api/`, where the signed link or the CSRF token decides.
+        if foreign and not (origin == "null" and not path.startswith("/api/")):
             return _refuse(403, "cross-site request refused")
         if request.headers.get("sec-fetch-site") == "cross-site":
             return _refuse(403, "cross-site request refused")
         if not signed_link:
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype != "application/json":
+            if path.startswith("/api/") and ctype != "application/json":
                 return _refuse(415, "send Content-Type: application/json")
+            if ctype not in FORM_TYPES:
+                return _refuse(415, "send an HTML form or Content-Type: application/json")
     if needs_token(path):
         if api_token:
             given = request.headers.get("authorization", "")
@@ -119,7 +132,7 @@ def middleware(
     return guard
 
 
-_SECRET_PATH = re.compile(r"(/ack/)[^/?\s\"]+")
+_SECRET_PATH = re.compile(r"(/ack/|/set-password/)[^/?\s\"]+")
 _SECRET_QUERY = re.compile(r"([?&](?:t|token)=)[^&\s\"]+")
 
 

@@ -149,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "report", help="weekly summary, monthly report or span follow-up", add_help=False
     )
+    sub.add_parser(
+        "user",
+        help="accounts: user add NAME --role R | list | reset | role | disable",
+        add_help=False,
+    )
+    sub.add_parser(
+        "token", help="personal API tokens: token create --user NAME | revoke", add_help=False
+    )
     return p
 
 
@@ -170,6 +178,8 @@ _DELEGATED = {
     "export": ("tocsin.sources_cli", "export_main"),
     "report": ("tocsin.report_cli", "main"),
     "prune": ("tocsin.prune_cli", "prune_main"),
+    "user": ("tocsin.user_cli", "user_main"),
+    "token": ("tocsin.user_cli", "token_main"),
 }
 
 

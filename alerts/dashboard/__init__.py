@@ -17,9 +17,9 @@ from importlib import resources
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
+from alerts.auth import Auth
 from alerts.dashboard import incidents, overview, people, reports, settings, sources, topic
 from alerts.dashboard.common import Deps
-from alerts.dashboard.standins import Auth
 from worker.runtime import Runtime
 
 #: The files under alerts/static/ and their types; anything else is 404 (no path walking).

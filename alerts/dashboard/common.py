@@ -19,8 +19,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from alerts.auth import Auth, Principal, Role
 from alerts.channels.render import clean
-from alerts.dashboard.standins import Auth, Principal, Role
 from worker.localtime import show
 from worker.runtime import Runtime
 

@@ -1,58 +1,16 @@
-"""TEMPORARY stand-ins for `alerts.auth` and `alerts.mention_list` (INTERFACES.md) until the
-`auth` and `api` branches are merged; removed then."""
+"""TEMPORARY stand-in for `alerts.mention_list` (INTERFACES.md) until the `api` branch is
+merged; removed then."""
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fastapi import HTTPException, Request
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from worker.storage.models import MentionRow
-
-
-class Role(enum.IntEnum):
-    viewer = 1
-    responder = 2
-    admin = 3
-
-
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    role: Role
-    via: str
-
-
-class Auth:
-    """Everyone on loopback is the local admin; `X-Standin-Role` lowers the role (tests)."""
-
-    def principal(self, request: Request) -> Principal | None:
-        role = Role[request.headers.get("x-standin-role", "admin")]
-        return Principal("local", role, "local")
-
-    def page(self, role: Role = Role.viewer) -> Callable[..., Principal]:
-        def dep(request: Request) -> Principal:
-            p = self.principal(request)
-            if p is None or p.role < role:
-                raise HTTPException(403, "not allowed")
-            return p
-
-        return dep
-
-    api = page
-
-    def csrf_token(self, request: Request) -> str:
-        return "standin"
-
-    def check_csrf(self, request: Request, token: str | None) -> None:
-        if token != "standin":  # noqa: S105 - a stand-in, removed when auth is merged
-            raise HTTPException(403, "bad csrf token")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from alerts.auth import Role
 from alerts.dashboard.series import series
 from alerts.web import create_app
 from tests.alerts.authkit import LOCAL, add_user, form_token, login, runtime_on
-from tests.alerts.scenario import HOSTILE, T0, Clock, open_incident
+from tests.alerts.scenario import T0, Clock, open_incident
 from worker.ingest import ingest_page
 from worker.model import Mention
 from worker.runtime import Runtime
@@ -266,8 +266,8 @@ def test_overview_puts_the_open_incident_first_and_counts_the_last_hour(
 def test_settings_show_secrets_only_as_set_or_unset(
     db_url: str, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.config import parse_config
     from tests.alerts.scenario import CONFIG
+    from worker.config import parse_config
 
     monkeypatch.setenv("HOOK_SECRET", "whsec_c2VjcmV0LXZhbHVlLTEyMw==")
     monkeypatch.setenv("TOCSIN_API_TOKEN", "api-token-value-xyz")

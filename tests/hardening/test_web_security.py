@@ -100,7 +100,9 @@ def test_api_needs_a_token_from_anywhere_but_loopback(
     open_incident(runtime)
     assert client(runtime, REMOTE).get("/api/incidents").status_code == 403
     assert client(runtime, ("testclient", 50000)).get("/api/incidents").status_code == 403
-    assert client(runtime, REMOTE).get("/").status_code == 403
+    # The dashboard is guarded by accounts now (alerts.auth): a stranger is sent to log in.
+    page = client(runtime, REMOTE).get("/", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=%2F"
     assert client(runtime, LOCAL).get("/api/incidents").status_code == 200
     monkeypatch.setenv("TOCSIN_API_TOKEN", "t0ken-for-tests")
     remote = client(runtime, REMOTE)

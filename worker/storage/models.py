@@ -411,3 +411,70 @@ class Heartbeat(Base):
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     runs: Mapped[int] = mapped_column(BigInteger, default=0)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class User(Base):
+    """An account of the web app and the API (issue #16): a name, a role, an argon2 password hash.
+
+    A new account has no password: `setup_hash` is the SHA-256 of its one-time set-password link
+    token, valid until `setup_expires_at`. `disabled` accounts cannot log in or use tokens.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    password_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    setup_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    setup_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie holds a random token, the row its SHA-256 (a stolen
+    database copy cannot be replayed as a cookie). `csrf` is the session's form token."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    client: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class ApiToken(Base):
+    """A personal bearer token for `/api/v1`, acting with its user's role. Stored as SHA-256;
+    `prefix` (the first characters) lets a person tell their tokens apart in `tocsin token list`."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class LoginAttempt(Base):
+    """One try to log in, by account name (as typed) and client address: the login throttle
+    counts recent failures per name and per address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_name_at", "name", "at"),
+        Index("ix_login_attempts_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    name: Mapped[str] = mapped_column(String(200))
+    client: Mapped[str] = mapped_column(String(100))
+    ok: Mapped[bool] = mapped_column(Boolean)
