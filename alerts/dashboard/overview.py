@@ -1,5 +1,6 @@
 """The overview: one card per topic, what needs attention on top.
 
+The topics are the configured ones, plus any with an open incident or mentions in the last day.
 Each card: mentions in the last hour against the usual band (see `alerts.dashboard.series`) and a
 24-hour sparkline of hourly counts, the negative share of the last 24 hours, the open incident
 (severity, state, age) and the topic's sources (how many answer). Order: open incidents nobody
@@ -22,7 +23,7 @@ from alerts.dashboard.svg import draw
 from alerts.incidents import RESOLVED, TRIGGERED
 from alerts.schedules import on_call_now
 from worker.config import Config
-from worker.storage.models import Incident, Source
+from worker.storage.models import BucketRow, Incident, Source
 
 HOUR = timedelta(hours=1)
 SPARK_W, SPARK_H = 160, 36
@@ -49,7 +50,12 @@ def topic_cards(session: Session, config: Config, now: datetime) -> list[dict[st
     sources: dict[str, list[Source]] = {}
     for src in session.scalars(select(Source).where(Source.enabled.is_(True))):
         sources.setdefault(src.topic, []).append(src)
-    names = sorted(set(config.topics) | set(open_incidents))
+    # The configured topics, and any other with an open incident or mentions in the last day
+    # (imported or replayed data): nothing stored goes unseen.
+    recent = session.scalars(
+        select(BucketRow.topic).distinct().where(BucketRow.start >= now - 24 * HOUR)
+    )
+    names = sorted(set(config.topics) | set(open_incidents) | set(recent))
     tz = config.timezone
     cards = []
     for name in names:
