@@ -15,6 +15,7 @@ class Mark:
     x: float
     label: str
     href: str
+    anchor: str = "start"  # "end" near the right edge, so the label stays inside the chart
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,16 @@ def draw(
     """The geometry of a step chart of `s` in a `width` × `height` box (y grows downwards)."""
     n = len(s.mentions)
     top = _nice_top(max([1.0, *map(float, s.mentions), *(s.high or [0.0])]))
+    # Room above the top value for its label (a chart with an axis) and for the marks' labels.
+    pad_top = 14 if pad_left else 2
     inner_w = width - pad_left - 4
-    inner_h = height - pad_bottom - 4
+    inner_h = height - pad_bottom - pad_top - 2
 
     def x(i: float) -> float:
         return round(pad_left + inner_w * i / max(1, n), 1)
 
     def y(v: float) -> float:
-        return round(2 + inner_h - inner_h * v / top, 1)
+        return round(pad_top + inner_h - inner_h * v / top, 1)
 
     def steps(values: list[float]) -> str:
         pts = []
@@ -83,7 +86,8 @@ def draw(
     for at, label, href in marks or []:
         pos = (at - s.start) / s.step
         if 0 <= pos <= n:
-            out_marks.append(Mark(x(pos), label, href))
+            at_x = x(pos)
+            out_marks.append(Mark(at_x, label, href, "end" if at_x > width * 0.8 else "start"))
     last = (x(n - 0.5), y(float(s.mentions[-1]))) if n else None
     return Chart(
         width,
