@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from alerts.actions import add_note
 from alerts.auth import Role
 from alerts.web import create_app
 from tests.alerts.authkit import PASSWORD, add_user, runtime_on
@@ -46,6 +47,8 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     upgrade(url)
     rt = runtime_on(url, tmp_path)
     open_incident(rt)
+    with rt.sessions.begin() as s:  # hostile text in the live timeline too
+        add_note(s, 1, text=f"Customer wrote {RAW}", by="alice", via="cli", now=T0)
     add_user(rt, "rita", Role.responder)
     add_user(rt, "vera", Role.viewer)
     yield rt
@@ -131,6 +134,7 @@ def test_acknowledged_elsewhere_the_open_page_updates_without_reloading(
         timeout=30_000
     )
     assert viewer.evaluate("window.__sameDocument") == "yes"  # updated in place, not reloaded
+    assert f"Customer wrote {RAW}" in viewer.inner_text("#timeline")  # rewritten, still text
     assert viewer.locator("[data-live='state']").inner_text() == "acknowledged"
     shot(viewer, "incident-viewer-390")
     assert viewer.dialogs == [] and responder.dialogs == []
@@ -150,7 +154,11 @@ def test_every_page_fits_and_shows_hostile_text_as_text(
     for path in PAGES:
         page.goto(base_url + path)
         page.wait_for_load_state("load")
+        # Against the width asked for: a mobile browser widens its layout viewport (and
+        # window.innerWidth) to wide content, so comparing with innerWidth alone can miss it.
         assert fits_the_screen(page), f"{path} scrolls sideways at {width}px"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        assert page.evaluate("window.innerWidth") == width, path
         assert page.evaluate("document.querySelectorAll('img').length") == 0, path
         name = path.strip("/").replace("/", "-") or "overview"
         shot(page, f"{name}-{width}")
@@ -160,5 +168,9 @@ def test_every_page_fits_and_shows_hostile_text_as_text(
     assert RAW in page.inner_text("body")
     # The live script's first refresh rewrites the timeline with textContent: still text.
     page.locator("body[data-live-ticks]").wait_for(state="attached", timeout=30_000)
-    assert RAW in page.inner_text("body") and page.dialogs == []
+    assert f"Customer wrote {RAW}" in page.inner_text("#timeline") and page.dialogs == []
+    page.goto(base_url + "/")
+    page.locator("body[data-live-ticks]").wait_for(state="attached", timeout=30_000)
+    assert "Acme <Corp>: volume spike" in page.inner_text(".card.topic")  # live-written title
+    assert page.dialogs == []
     ctx.close()
