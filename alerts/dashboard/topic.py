@@ -3,6 +3,7 @@ incidents marked), the top posts and themes of a chosen span (the packet's own c
 `alerts.packets.content`), and the mention list with search, filters and cursor paging
 (`alerts.mention_list.list_mentions`)."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -179,9 +180,10 @@ def router(deps: Deps) -> APIRouter:
             view = span_view(session, name, a, b, tz)
             try:
                 page = list_mentions(session, f, cursor or None, limit=50)
-            except ValueError:
-                problems.append("That page link is no longer valid: showing the newest mentions.")
-                page = list_mentions(session, f, None, limit=50)
+            except ValueError as exc:  # a bad cursor or search: say so, show the newest
+                problems.append(f"Mentions: {exc}")
+                cursor = ""
+                page = list_mentions(session, replace(f, q=None), None, limit=50)
             platforms = _known_values(session, name, MentionRow.platform)
             langs = _known_values(session, name, MentionRow.lang)
         topic = config.topics.get(name)
