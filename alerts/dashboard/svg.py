@@ -30,6 +30,7 @@ class Chart:
     x_ticks: list[tuple[float, str]] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
     last: tuple[float, float] | None = None  # the last point, drawn as a dot
+    pad_left: int = 0  # where the plot starts (the y labels end just before)
 
 
 def _nice_top(v: float) -> int:
@@ -49,6 +50,7 @@ def draw(
     tz: str = "UTC",
     x_format: str | None = None,
     marks: list[tuple[datetime, str, str]] | None = None,
+    ticks: int = 4,
 ) -> Chart:
     """The geometry of a step chart of `s` in a `width` × `height` box (y grows downwards)."""
     n = len(s.mentions)
@@ -78,7 +80,7 @@ def draw(
         band = " ".join(upper + lower[::-1])
     x_ticks: list[tuple[float, str]] = []
     if x_format:
-        every = max(1, n // 4)
+        every = max(1, -(-n // ticks))
         for i in range(0, n, every):
             x_ticks.append((x(i), local(s.start + i * s.step, tz).strftime(x_format)))
     y_ticks = [(y(v), v) for v in (0, top // 2, top)] if pad_left else []
@@ -100,6 +102,7 @@ def draw(
         x_ticks,
         out_marks,
         last,
+        pad_left,
     )
 
 

@@ -25,6 +25,7 @@ from worker.storage.models import Incident, MentionRow
 #: A chosen span reads at most this many mentions for its top posts and themes (the newest).
 SPAN_ROWS = 20_000
 CHART_W, CHART_H = 720, 220
+NARROW_W, NARROW_H = 360, 220
 FILTERS = ("q", "platform", "lang", "label", "author")
 LABELS = ("neg", "neu", "pos")
 
@@ -164,6 +165,12 @@ def router(deps: Deps) -> APIRouter:
                 .where(Incident.topic == name, Incident.opened_at >= s.start)
                 .order_by(Incident.opened_at)
             ).all()
+            marks = [
+                (i.opened_at, f"#{i.id} SEV{i.severity}", f"/incidents/{i.id}") for i in incidents
+            ]
+            x_format = "%a %H:%M" if span != "30d" else "%d %b"
+            # Two drawings of the same numbers: SVG text scales with the picture, so one drawn
+            # for a phone and one for a wide screen keep the labels legible (CSS shows one).
             chart = draw(
                 s,
                 width=CHART_W,
@@ -171,11 +178,19 @@ def router(deps: Deps) -> APIRouter:
                 pad_left=40,
                 pad_bottom=18,
                 tz=tz,
-                x_format="%a %H:%M" if span != "30d" else "%d %b",
-                marks=[
-                    (i.opened_at, f"#{i.id} SEV{i.severity}", f"/incidents/{i.id}")
-                    for i in incidents
-                ],
+                x_format=x_format,
+                marks=marks,
+            )
+            narrow = draw(
+                s,
+                width=NARROW_W,
+                height=NARROW_H,
+                pad_left=28,
+                pad_bottom=18,
+                tz=tz,
+                x_format=x_format,
+                marks=marks,
+                ticks=3,
             )
             view = span_view(session, name, a, b, tz)
             try:
@@ -199,6 +214,7 @@ def router(deps: Deps) -> APIRouter:
             span=span,
             spans=list(SPANS),
             chart=chart,
+            narrow=narrow,
             totals={"mentions": sum(s.mentions), "negative": sum(s.negative)},
             view=view,
             span_from=local(a, tz).strftime("%Y-%m-%dT%H:%M"),

@@ -22,8 +22,11 @@ from alerts.web import create_app
 from tests.alerts.authkit import PASSWORD, add_user, runtime_on
 from tests.alerts.scenario import T0, open_incident
 from tests.browser.test_pages import CHROMIUM_FLAGS, chromium_path, fits_the_screen
+from worker.ingest import ingest_page
+from worker.model import Mention
 from worker.runtime import Runtime
 from worker.storage.db import upgrade
+from worker.storage.models import Source
 
 SHOTS = Path(__file__).parents[2] / ".tocsin" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
@@ -46,6 +49,33 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     url = f"sqlite:///{tmp_path / 'tocsin.db'}"
     upgrade(url)
     rt = runtime_on(url, tmp_path)
+    with rt.sessions.begin() as s:  # four calm days before, so the usual band shows
+        history = [
+            Mention(
+                "mastodon",
+                f"h{d}-{h}-{k}",
+                T0 - timedelta(days=d, hours=h),
+                f"lamp ok {k}",
+                author=f"u{k}",
+                lang="en",
+            )
+            for d in range(1, 5)
+            for h in range(24)
+            for k in range(1 + (h + d) % 3)
+        ]
+        ingest_page(s, history, T0, bucket_seconds=300, topic="acme")
+        s.add(
+            Source(
+                topic="acme",
+                platform="mastodon",
+                query="#acme",
+                healthy=False,
+                health="rate_limited",
+                last_success_at=T0 - timedelta(minutes=40),
+                consecutive_failures=3,
+                last_error="429 Too Many Requests",
+            )
+        )
     open_incident(rt)
     with rt.sessions.begin() as s:  # hostile text in the live timeline too
         add_note(s, 1, text=f"Customer wrote {RAW}", by="alice", via="cli", now=T0)
