@@ -178,16 +178,33 @@ def _items(opts: Any) -> list[tuple[str, Any]]:
 def router(deps: Deps) -> APIRouter:
     r = APIRouter()
 
+    def page(
+        request: Request, who: Principal, outcome: dict[str, Any] | None, error: str, status: int
+    ) -> HTMLResponse:
+        rt = deps.rt_of()
+        return render(
+            request,
+            deps,
+            who,
+            "dash_settings.html",
+            status=status,
+            title="Settings",
+            cfg=effective(rt),
+            channels=sorted(rt.config.channels),
+            people=sorted((p.id, p.name) for p in rt.config.people.values()),
+            outcome=outcome,
+            error=error,
+        )
+
     @r.get("/settings", response_class=HTMLResponse)
     def settings_page(
         request: Request,
         who: Annotated[Principal, Depends(deps.auth.page(Role.viewer))],
         test: int = 0,
-        error: str = "",
     ) -> HTMLResponse:
         rt = deps.rt_of()
         outcome = None
-        if test and who.role >= Role.admin:
+        if 0 < test < 2**31 and who.role >= Role.admin:
             with rt.sessions() as session:
                 n = session.get(Notification, test)
                 if n is not None and n.role == "test":
@@ -197,23 +214,12 @@ def router(deps: Deps) -> APIRouter:
                         + (f" ({n.last_error})" if n.last_error else "")
                         + f", {when(n.sent_at or n.created_at, rt.config.timezone)}",
                     }
-        return render(
-            request,
-            deps,
-            who,
-            "dash_settings.html",
-            title="Settings",
-            cfg=effective(rt),
-            channels=sorted(rt.config.channels),
-            people=sorted((p.id, p.name) for p in rt.config.people.values()),
-            outcome=outcome,
-            error=error[:300],
-        )
+        return page(request, who, outcome, "", 200)
 
-    @r.post("/settings/test-notification")
+    @r.post("/settings/test-notification", response_model=None)
     async def test_notification(
         request: Request, who: Annotated[Principal, Depends(deps.auth.page(Role.admin))]
-    ) -> RedirectResponse:
+    ) -> RedirectResponse | HTMLResponse:
         fields = await form_fields(request)
         deps.auth.check_csrf(request, fields.get("csrf_token"))
         rt = deps.rt_of()
@@ -221,9 +227,9 @@ def router(deps: Deps) -> APIRouter:
         try:
             out = send_test(rt, fields.get("channel", ""), fields.get("to", ""), now)
         except ValueError as exc:
-            from urllib.parse import urlencode
-
-            return RedirectResponse("/settings?" + urlencode({"error": str(exc)}), status_code=303)
+            # Shown on the page answering the form (never carried in a URL).
+            return page(request, who, None, str(exc), 422)
+        # The outcome is read back from the notification row: a reload re-reads, never resends.
         return RedirectResponse(f"/settings?test={out.notification_id}#test", status_code=303)
 
     return r
