@@ -53,11 +53,24 @@ def _vias(session: Session, ids: list[int]) -> dict[int, str]:
 
 
 def list_incidents(
-    session: Session, *, open_only: bool = False, limit: int = 50
+    session: Session,
+    *,
+    open_only: bool = False,
+    limit: int = 50,
+    topic: str | None = None,
+    state: str | None = None,
+    severity: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Newest first; `severity` keeps incidents at least that bad (1 is the worst)."""
     q = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
     if open_only:
         q = q.where(Incident.state != RESOLVED)
+    if topic is not None:
+        q = q.where(Incident.topic == topic)
+    if state is not None:
+        q = q.where(Incident.state == state)
+    if severity is not None:
+        q = q.where(Incident.severity <= severity)
     incidents = list(session.scalars(q))
     vias = _vias(session, [i.id for i in incidents])
     return [_row(i, vias.get(i.id)) for i in incidents]

@@ -25,6 +25,7 @@ from sqlalchemy import func, select, text
 
 from alerts import websecurity
 from alerts.api_incidents import incidents_router
+from alerts.api_v1 import api_v1_router
 from alerts.auth import Auth, AuthRefusal, refusal_handler
 from alerts.channels.render import env
 from alerts.dashboard import dashboard_router
@@ -257,6 +258,7 @@ def create_app(
         return JSONResponse({"result": str(result)}, status_code=status)
 
     app.include_router(incidents_router(rt_of, now_of, authorize))
+    app.include_router(api_v1_router(rt_of, now_of, auth))
 
     app.include_router(dashboard_router(rt_of, now_of, auth))
 

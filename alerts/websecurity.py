@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import re
@@ -126,6 +127,10 @@ def middleware(
     ) -> Response:
         refusal = check(request, base_url_of(), os.environ.get("TOCSIN_API_TOKEN") or None)
         if refusal is not None:
+            if request.url.path.startswith("/api/v1/"):  # its errors are all problem+json
+                from alerts.api_v1.problems import problem
+
+                return problem(refusal.status_code, json.loads(bytes(refusal.body))["detail"])
             return refusal
         return await call_next(request)
 

@@ -77,53 +77,12 @@ def sources_main(argv: Sequence[str]) -> int:
     return _guard(_sources, argv)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def source_rows(session: Any, config: Any) -> list[dict[str, Any]]:
-    """One row per enabled source: health, last success, next poll, remaining budget."""
-    from sqlalchemy import select
-
-    from worker.sources import CONNECTORS
-    from worker.sources.base import Query
-    from worker.sources.settings import context_for
-    from worker.storage.models import Source, SourceBudget
-
-    rows = []
-    budgets = {b.key: b for b in session.scalars(select(SourceBudget))}
-    for s in session.scalars(
-        select(Source).where(Source.enabled.is_(True)).order_by(Source.topic, Source.id)
-    ):
-        budget_of = getattr(CONNECTORS.get(s.platform), "budget", None)
-        b = None
-        if budget_of is not None:
-            key = budget_of(
-                Query(s.topic, s.platform, s.query), context_for(config, s.platform)
-            ).key
-            b = budgets.get(key)
-        rows.append(
-            {
-                "topic": s.topic,
-                "platform": s.platform,
-                "query": s.query,
-                "health": s.health,
-                "healthy": s.healthy,
-                "last_success": _iso(s.last_success_at),
-                "next_poll": _iso(s.next_poll_at),
-                "budget_remaining": b.remaining if b else None,
-                "budget_reset": _iso(b.blocked_until or b.reset_at) if b else None,
-                "detail": s.last_error or "",
-            }
-        )
-    return rows
-
-
 def _sources(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(prog="tocsin sources", description="Health of every source.")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     from worker.sources.schedule import sync_sources
+    from worker.sources.status import source_rows
 
     rt = _runtime()
     with rt.sessions.begin() as session:

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from alerts.dashboard.common import Deps, Principal, Role, render, when
 from alerts.dashboard.series import SPANS, series
-from alerts.dashboard.standins import MentionFilter, list_mentions
 from alerts.dashboard.svg import draw
+from alerts.mention_list import MentionFilter, list_mentions
 from alerts.packets.content import _safe_url, _themes, _top_posts, reach_label
 from worker.config import Config
 from worker.localtime import local, zone

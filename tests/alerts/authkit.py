@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from alerts.auth import Principal, Role, create_user
@@ -47,6 +47,13 @@ def app_with_test_routes(rt: Runtime, clock: Clock) -> FastAPI:
     @app.get("/test/page")
     def page(who: Principal = Depends(auth.page())) -> dict[str, str]:  # noqa: B008
         return {"name": who.name, "role": who.role.name, "via": who.via}
+
+    @app.get("/test/csrf")
+    def csrf(
+        request: Request,
+        who: Principal = Depends(auth.page()),  # noqa: B008
+    ) -> dict[str, str]:
+        return {"csrf": auth.csrf_token(request)}
 
     @app.post("/test/act")
     def act(who: Principal = Depends(auth.page(Role.responder))) -> dict[str, str]:  # noqa: B008

@@ -141,8 +141,19 @@ class MentionRow(Base):
     __tablename__ = "mentions"
     __table_args__ = (
         UniqueConstraint("topic", "platform", "external_id", name="uq_mentions_tpe"),
-        Index("ix_mentions_topic_created", "topic", "created_at"),
+        # The mention list (alerts/mention_list.py) pages by (created_at, id), newest first.
+        Index("ix_mentions_topic_created_id", "topic", "created_at", "id"),
+        Index("ix_mentions_created_id", "created_at", "id"),
+        Index("ix_mentions_topic_platform_created_id", "topic", "platform", "created_at", "id"),
+        Index("ix_mentions_author_created_id", "author", "created_at", "id"),
         Index("ix_mentions_topic_seq", "topic", "seq"),
+        # Case-insensitive substring search (ILIKE) on PostgreSQL, with pg_trgm (0008_mention_list).
+        Index(
+            "ix_mentions_text_trgm",
+            "text",
+            postgresql_using="gin",
+            postgresql_ops={"text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
