@@ -311,6 +311,9 @@ def test_topic_mentions_page_through_with_filters_kept(rt: Runtime, clock: Clock
     assert nxt is not None and "platform=mastodon" in nxt.group(1)
     second = c.get(nxt.group(1).replace("&amp;", "&")).text
     assert second.count('<li class="mention">') == 10
+    short = c.get("/topics/acme?q=ab")  # too short a search: said, and the newest shown
+    assert short.status_code == 200 and "Mentions: " in short.text
+    assert short.text.count('<li class="mention">') == 50
     only = c.get("/topics/acme?q=scam").text
     assert only.count('<li class="mention">') == 3 and ESCAPED in only
 
