@@ -74,7 +74,7 @@ def topic_cards(session: Session, config: Config, now: datetime) -> list[dict[st
             "last_hour": last,
             "usual": f"{s.low[-1]:g}–{s.high[-1]:g}" if s.high else "",
             "level": level,
-            "negative_pct": round(100 * neg / total) if total else None,
+            "negative_pct": round(100 * neg / s.texts) if s.texts else None,
             "mentions_24h": total,
             "spark": {"mentions": spark.mentions, "band": spark.band},
             "incident": None,

@@ -35,9 +35,10 @@ class Series:
     start: datetime
     step: timedelta
     mentions: list[int]
-    negative: list[int]
+    negative: list[int]  # distinct negative texts (near-duplicates once), as the buckets count
     low: list[float]  # empty when there is no usual band yet
     high: list[float]
+    texts: int = 0  # distinct texts over the whole series: the negative share's denominator
 
     @property
     def end(self) -> datetime:
@@ -70,7 +71,12 @@ def series(
     period = DAY if step < DAY else step
     back = period * HISTORY_BINS
     rows = session.execute(
-        select(BucketRow.start, func.sum(BucketRow.count), func.sum(BucketRow.negative))
+        select(
+            BucketRow.start,
+            func.sum(BucketRow.count),
+            func.sum(BucketRow.negative),
+            func.sum(BucketRow.texts),
+        )
         .where(
             BucketRow.topic == topic,
             BucketRow.start >= start - back,
@@ -83,8 +89,11 @@ def series(
     counts: dict[int, int] = {}
     negs: dict[int, int] = {}
     first: int | None = None
-    for at, count, neg in rows:
+    texts = 0
+    for at, count, neg, distinct in rows:
         k = int((at.timestamp() - base) // step_s)
+        if 0 <= k < n:
+            texts += int(distinct or 0)
         counts[k] = counts.get(k, 0) + int(count or 0)
         negs[k] = negs.get(k, 0) + int(neg or 0)
         first = k if first is None else min(first, k)
@@ -112,6 +121,7 @@ def series(
         [negs.get(i, 0) for i in range(n)],
         low if banded else [],
         high if banded else [],
+        texts,
     )
 
 

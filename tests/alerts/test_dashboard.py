@@ -242,8 +242,22 @@ def test_overview_puts_the_open_incident_first_and_counts_the_last_hour(
     try:
         with rt.sessions.begin() as s:  # a calm topic with mentions, alphabetically first
             page = [
-                Mention("rss", f"c{i}", T0 - timedelta(minutes=10), "fine", author=f"c{i}")
+                Mention(
+                    "rss",
+                    f"c{i}",
+                    T0 - timedelta(minutes=10),
+                    "Lovely lamp, works fine",
+                    author=f"c{i}",
+                )
                 for i in range(2)
+            ] + [
+                Mention(
+                    "rss",
+                    "c9",
+                    T0 - timedelta(minutes=9),
+                    "Terrible, awful, broken. I hate it!",
+                    author="c9",
+                )
             ]
             ingest_page(s, page, T0, bucket_seconds=300, topic="aaa")
         open_incident(rt)
@@ -253,7 +267,10 @@ def test_overview_puts_the_open_incident_first_and_counts_the_last_hour(
         cards = c.get("/live/overview").json()["cards"]
         assert [x["topic"] for x in cards] == ["acme", "aaa"]
         assert cards[0]["incident"]["id"] == 1 and cards[0]["last_hour"] == 3
-        assert cards[1]["incident"] is None and cards[1]["last_hour"] == 2
+        assert cards[1]["incident"] is None and cards[1]["last_hour"] == 3
+        # The negative share counts texts, copies once: two copies of a happy post and one angry
+        # post are 1 negative text of 2 (50 %), not 1 of 3 mentions.
+        assert cards[1]["negative_pct"] == 50
         html = c.get("/").text
         assert html.index('data-topic="acme"') < html.index('data-topic="aaa"')
     finally:
