@@ -8,7 +8,7 @@ acknowledged (worst severity first), then other open incidents, then topics abov
 band or with a source down, then the rest by name.
 """
 
-from dataclasses import asdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.dashboard.common import Deps, Principal, Role, age, render, when
-from alerts.dashboard.series import series
+from alerts.dashboard.series import Series, series
 from alerts.dashboard.svg import draw
 from alerts.incidents import RESOLVED, TRIGGERED
 from alerts.schedules import on_call_now
@@ -39,7 +39,37 @@ def _level(count: int, low: list[float], high: list[float]) -> str:
     return "usual"
 
 
-def topic_cards(session: Session, config: Config, now: datetime) -> list[dict[str, Any]]:
+def day_series(session: Session, topic: str, now: datetime) -> Series:
+    """A card's numbers: mentions per hour over the 24 hours before `now`, with the usual band."""
+    return series(session, topic, now, 24 * HOUR, HOUR, align=False)
+
+
+class SeriesCache:
+    """The cards' series, kept for the current minute of `now`: the live script of every open
+    tab asks every 5 s, and a month of buckets per topic costs tens of milliseconds to read
+    (bench/dashboard_bench.py); buckets are 5 minutes wide, so a minute's lag hides nothing.
+    Incidents and sources are read afresh on every request."""
+
+    def __init__(self) -> None:
+        self._minute: int | None = None
+        self._kept: dict[str, Series] = {}
+
+    def __call__(self, session: Session, topic: str, now: datetime) -> Series:
+        minute = int(now.timestamp()) // 60
+        if minute != self._minute:
+            self._kept, self._minute = {}, minute
+        found = self._kept.get(topic)
+        if found is None:
+            found = self._kept[topic] = day_series(session, topic, now)
+        return found
+
+
+def topic_cards(
+    session: Session,
+    config: Config,
+    now: datetime,
+    series_of: Callable[[Session, str, datetime], Series] = day_series,
+) -> list[dict[str, Any]]:
     """The overview's cards as plain data (also the live JSON)."""
     open_incidents = {
         i.topic: i
@@ -59,7 +89,7 @@ def topic_cards(session: Session, config: Config, now: datetime) -> list[dict[st
     tz = config.timezone
     cards = []
     for name in names:
-        s = series(session, name, now, 24 * HOUR, HOUR, align=False)
+        s = series_of(session, name, now)
         total, neg = sum(s.mentions), sum(s.negative)
         last = s.mentions[-1] if s.mentions else 0
         inc = open_incidents.get(name)
@@ -110,12 +140,13 @@ def topic_cards(session: Session, config: Config, now: datetime) -> list[dict[st
 def router(deps: Deps) -> APIRouter:
     r = APIRouter()
     viewer = deps.auth.page(Role.viewer)
+    kept = SeriesCache()
 
     @r.get("/", response_class=HTMLResponse)
     def overview(request: Request, who: Annotated[Principal, Depends(viewer)]) -> HTMLResponse:
         rt, now = deps.rt_of(), deps.now_of()
         with rt.sessions() as session:
-            cards = topic_cards(session, rt.config, now)
+            cards = topic_cards(session, rt.config, now, kept)
         oncall = on_call_now(rt.config, now)
         people = rt.config.people
         return render(
@@ -137,10 +168,10 @@ def router(deps: Deps) -> APIRouter:
     ) -> JSONResponse:
         rt, now = deps.rt_of(), deps.now_of()
         with rt.sessions() as session:
-            cards = topic_cards(session, rt.config, now)
+            cards = topic_cards(session, rt.config, now, kept)
         return JSONResponse({"cards": cards, "now": when(now, rt.config.timezone)})
 
     return r
 
 
-__all__ = ["asdict", "router", "topic_cards"]
+__all__ = ["SeriesCache", "day_series", "router", "topic_cards"]

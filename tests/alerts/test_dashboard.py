@@ -351,3 +351,32 @@ def test_usual_band_needs_three_days_and_reads_the_same_hour(sessions, tmp_path:
             s, "t", T0 - timedelta(days=2), timedelta(hours=24), timedelta(hours=1), align=False
         )
         assert young.high == []
+
+
+def test_overview_series_are_kept_for_the_minute_only(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The live overview reads each topic's buckets once per minute of `now`, not once per tab
+    per tick: a mention stored meanwhile shows from the next minute on."""
+    from alerts.dashboard.overview import SeriesCache
+
+    kept = SeriesCache()
+    with sessions.begin() as s:
+        ingest_page(
+            s,
+            [Mention("rss", "a", T0 - timedelta(minutes=7), "hi", author="u")],
+            T0,
+            bucket_seconds=300,
+            topic="t",
+        )
+    with sessions() as s:
+        assert kept(s, "t", T0).mentions[-1] == 1
+    with sessions.begin() as s:
+        ingest_page(
+            s,
+            [Mention("rss", "b", T0 - timedelta(minutes=6), "yo", author="v")],
+            T0,
+            bucket_seconds=300,
+            topic="t",
+        )
+    with sessions() as s:
+        assert kept(s, "t", T0 + timedelta(seconds=30)).mentions[-1] == 1  # same minute: kept
+        assert kept(s, "t", T0 + timedelta(seconds=60)).mentions[-1] == 2  # next minute: read
