@@ -38,6 +38,7 @@ SETUP_VALID = timedelta(hours=24)
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # argon2 hashes anything, but a megabyte "password" is a denial of service
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}")
+TOKEN_USE_STEP = timedelta(minutes=1)
 TOKEN_PREFIX = "tcn_"  # noqa: S105 - marks a personal token, not a secret
 
 _hasher = PasswordHasher()
@@ -225,6 +226,13 @@ def list_users(session: Session) -> list[dict[str, Any]]:
             .group_by(ApiToken.user_id)
         ).all()
     )
+    last_used = dict(
+        session.execute(
+            select(ApiToken.user_id, func.max(ApiToken.last_used_at))
+            .where(ApiToken.revoked_at.is_(None))
+            .group_by(ApiToken.user_id)
+        ).all()
+    )
     return [
         {
             "name": u.name,
@@ -233,9 +241,14 @@ def list_users(session: Session) -> list[dict[str, Any]]:
             "password_set": u.password_hash is not None,
             "created_at": u.created_at.isoformat(),
             "tokens": int(tokens.get(u.id, 0)),
+            "token_last_used_at": _iso(last_used.get(u.id)),
         }
         for u in session.scalars(select(User).order_by(User.name))
     ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def create_token(session: Session, user: str, now: datetime) -> str:
@@ -282,4 +295,6 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
     tok, user = row
     if tok.revoked_at is not None or user.disabled:
         return None
+    if tok.last_used_at is None or now - tok.last_used_at >= TOKEN_USE_STEP:
+        tok.last_used_at = now  # (written when the caller commits; at most once a minute)
     return Principal(user.name, Role[user.role], "token")

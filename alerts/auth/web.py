@@ -163,7 +163,7 @@ class Auth:
         rt, now = self.rt_of(), self.now_of()
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
-            with rt.sessions() as session:
+            with rt.sessions.begin() as session:
                 return principal_for_token(session, value.strip(), now)
         header = self._proxy_header()
         if header and request.headers.get(header):
@@ -353,11 +353,7 @@ class Auth:
                         error="Wrong account name or password.",
                     )  # fmt: skip
                 rehash_if_needed(user, password)
-                session.execute(
-                    delete(WebSession).where(
-                        WebSession.user_id == user.id, WebSession.expires_at <= now
-                    )
-                )
+                session.execute(delete(WebSession).where(WebSession.expires_at <= now))
                 token = secrets.token_urlsafe(32)
                 session.add(
                     WebSession(
@@ -456,6 +452,9 @@ async def read_form(request: Request) -> dict[str, str]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         return {}
+    parsed = getattr(request, "_form", None)  # already parsed by FastAPI for `Form(...)` fields
+    if parsed is not None:
+        return {k: v for k, v in parsed.items() if isinstance(v, str)}
     body = await request.body()
     if len(body) > FORM_MAX:
         raise AuthRefusal(html_page(413, "Form too large"))

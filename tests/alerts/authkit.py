@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from alerts.auth import Principal, Role, create_user
+from alerts.auth.web import read_form
 from alerts.web import create_app
 from tests.alerts.scenario import CONFIG, SECRET, T0, Clock
 from worker.config import parse_config
@@ -58,6 +59,14 @@ def app_with_test_routes(rt: Runtime, clock: Clock) -> FastAPI:
     @app.post("/test/act")
     def act(who: Principal = Depends(auth.page(Role.responder))) -> dict[str, str]:  # noqa: B008
         return {"done_by": who.name}
+
+    @app.post("/test/note")
+    async def note(
+        request: Request,
+        who: Principal = Depends(auth.page(Role.responder)),  # noqa: B008
+    ) -> dict[str, str]:
+        form = await read_form(request)  # the dependency read the body first: still there
+        return {"by": who.name, "note": form.get("note", "")}
 
     @app.get("/api/v1/test/read")
     def api_read(who: Principal = Depends(auth.api())) -> dict[str, str]:  # noqa: B008

@@ -115,6 +115,8 @@ def test_viewer_cannot_act_responder_can(rt: Runtime, clock: Clock) -> None:
     refused = viewer.post("/test/act", data={"csrf_token": v_token})
     assert refused.status_code == 403 and "Not allowed" in refused.text
     assert responder.post("/test/act", data={"csrf_token": r_token}).json() == {"done_by": "ops"}
+    noted = responder.post("/test/note", data={"csrf_token": r_token, "note": "<b>on it</b>"})
+    assert noted.json() == {"by": "ops", "note": "<b>on it</b>"}
     # A JSON call with the session cookie sends X-CSRF-Token instead of a form field.
     assert (
         viewer.post("/api/v1/test/act", json={}, headers={"X-CSRF-Token": v_token}).status_code
@@ -148,9 +150,10 @@ def test_bearer_tokens_act_with_their_accounts_role(rt: Runtime, clock: Clock) -
     unauth = c.get("/api/v1/test/read")
     assert unauth.headers["www-authenticate"].startswith("Bearer")
     assert unauth.json()["status"] == 401
-    # Stored hashed: the token itself is in no row.
+    # Stored hashed: the token itself is in no row. Its last use is kept (to the minute).
     with rt.sessions() as s:
         hashes = list(s.scalars(select(ApiToken.token_hash)))
+        assert set(s.scalars(select(ApiToken.last_used_at))) == {T0}
     assert len(hashes) == 2 and viewer_token not in hashes and ops_token not in hashes
     # Revoked, or its account disabled: refused.
     with rt.sessions.begin() as s:

@@ -253,3 +253,28 @@ def test_remote_strangers_get_no_dashboard_and_no_api(rt: Runtime, clock: Clock)
     assert stranger.get("/").status_code == 303
     assert stranger.get("/api/v1/test/read").status_code == 401
     assert stranger.post("/test/act", data={"note": "x"}).status_code == 303
+
+
+def test_signed_links_keep_working_without_an_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accounts exist and the caller has none: the e-mail's acknowledge and packet links still
+    work for whoever holds them (single use where they act)."""
+    from alerts.tokens import make_view_token
+    from tests.alerts.scenario import SECRET, ack_path, make_runtime, open_incident
+
+    monkeypatch.delenv("TOCSIN_API_TOKEN", raising=False)
+    runtime = make_runtime(tmp_path)
+    try:
+        inc_id = open_incident(runtime)
+        add_user(runtime, "carol", Role.admin, password=None)
+        stranger = client(app_with_test_routes(runtime, Clock()), REMOTE)
+        view = make_view_token(SECRET, inc_id, T0 + timedelta(days=1))
+        assert stranger.get(f"/incidents/{inc_id}/packet", params={"t": view}).status_code == 200
+        path = ack_path(runtime)
+        assert stranger.get(path).status_code == 200
+        assert "Acknowledged" in stranger.post(path, headers={"Origin": "null"}).text
+        assert stranger.post(path, headers={"Origin": "null"}).status_code == 409
+        assert stranger.get("/").status_code == 303
+    finally:
+        runtime.dispose()
