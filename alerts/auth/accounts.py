@@ -186,13 +186,24 @@ def user_for_setup(session: Session, token: str, now: datetime) -> tuple[User | 
     return user, "ok"
 
 
-def set_password(session: Session, user: User, password: str, now: datetime) -> None:
-    """Set the password and spend the link; every open session of the account is logged out."""
+def set_password(
+    session: Session, user: User, password: str, now: datetime, hashed: str | None = None
+) -> None:
+    """Set the password and spend the link; every open session of the account is logged out.
+    `hashed`: the password's hash made beforehand, outside any transaction (it takes a while).
+    Raises AccountError if the link was spent meanwhile."""
     check_password_rules(password)
-    user.password_hash = hash_password(password)
-    user.password_set_at = now
-    user.setup_hash = None
-    user.setup_expires_at = None
+    hashed = hashed or hash_password(password)
+    q = update(User).where(User.id == user.id)
+    if user.setup_hash is not None:
+        # Spent once even when two posts of the same link race: the second matches no row.
+        q = q.where(User.setup_hash == user.setup_hash)
+    done = session.execute(
+        q.values(password_hash=hashed, password_set_at=now, setup_hash=None, setup_expires_at=None),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise AccountError("this link was already used")
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     log.info("account_password_set", account=user.name)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from worker.storage.models import LoginAttempt
@@ -61,9 +61,18 @@ def locked(session: Session, name: str, client: str, now: datetime) -> Lock | No
     return None
 
 
-def record(session: Session, name: str, client: str, ok: bool, now: datetime) -> None:
+def record(session: Session, name: str, client: str, ok: bool, now: datetime) -> int:
+    """Count one attempt (and forget those long out of the window); its row id."""
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 2 * WINDOW))
-    session.add(LoginAttempt(at=now, name=key(name), client=client[:100], ok=ok))
+    row = LoginAttempt(at=now, name=key(name), client=client[:100], ok=ok)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def succeeded(session: Session, attempt_id: int) -> None:
+    """An attempt recorded as failed before its password was checked turned out right."""
+    session.execute(update(LoginAttempt).where(LoginAttempt.id == attempt_id).values(ok=True))
 
 
 def failures(session: Session, name: str, now: datetime) -> int:

@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import delete, select
 
@@ -40,8 +41,10 @@ from alerts.auth.accounts import (
     AccountError,
     Principal,
     Role,
+    check_password_rules,
     get_user,
     has_users,
+    hash_password,
     principal_for_token,
     rehash_if_needed,
     set_password,
@@ -204,7 +207,7 @@ class Auth:
 
     def page(self, role: Role = Role.viewer) -> Callable[..., Awaitable[Principal]]:
         async def dependency(request: Request) -> Principal:
-            p = self.principal(request)
+            p = await run_in_threadpool(self.principal, request)
             if p is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 raise AuthRefusal(
@@ -228,7 +231,7 @@ class Auth:
 
     def api(self, role: Role = Role.viewer) -> Callable[..., Awaitable[Principal]]:
         async def dependency(request: Request) -> Principal:
-            p = self.principal(request)
+            p = await run_in_threadpool(self.principal, request)
             if p is None:
                 raise AuthRefusal(
                     problem(
@@ -306,6 +309,73 @@ class Auth:
         expected = self._mac(f"csrf:anon:{pre}") if pre else ""
         return bool(expected and token and hmac.compare_digest(expected, token))
 
+    def _try_login(self, name: str, password: str, client: str) -> tuple[str, str | None]:
+        """("locked" | "wrong" | "ok", the new session's cookie token). The attempt is counted as
+        a failure *before* the password is checked (and turned into a success after), so
+        attempts running at the same time count against each other; no transaction stays open
+        during the argon2 verification."""
+        rt, now = self.rt_of(), self.now_of()
+        with rt.sessions.begin() as session:
+            lock = throttle.locked(session, name, client, now)
+            if lock is not None:
+                log.warning("login_throttled", client=client, by=lock.by)
+                return "locked", None
+            user = get_user(session, name) if name else None
+            attempt = throttle.record(session, name, client, False, now)
+        if not verify_password(user, password) or user is None:
+            log.info(
+                "login_failed",
+                account=user.name if user is not None else None,
+                account_known=user is not None,
+                client=client,
+            )
+            return "wrong", None
+        token = secrets.token_urlsafe(32)
+        with rt.sessions.begin() as session:
+            throttle.succeeded(session, attempt)
+            account = session.get(User, user.id)
+            if account is None or account.disabled:  # disabled while we were checking
+                return "wrong", None
+            rehash_if_needed(account, password)
+            session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+            session.add(
+                WebSession(
+                    token_hash=sha256(token),
+                    user_id=account.id,
+                    csrf=secrets.token_urlsafe(32),
+                    created_at=now,
+                    expires_at=now + SESSION_VALID,
+                    client=client[:100],
+                )
+            )
+        log.info("login_ok", account=user.name, client=client)
+        return "ok", token
+
+    def _set_password(self, request: Request, token: str, form: dict[str, str]) -> Response:
+        rt, now = self.rt_of(), self.now_of()
+        with rt.sessions() as session:
+            user, why = user_for_setup(session, token, now)
+        if user is None:
+            return _bad_link(why)
+        name = user.name
+
+        def again(status: int, error: str) -> Response:
+            return self._anon_page(request, "set_password.html", status, name=name, error=error)
+
+        if not self._check_anon_csrf(request, form.get("csrf_token")):
+            return again(403, "This form has expired. Try again.")
+        password = form.get("password", "")
+        if password != form.get("confirm", ""):
+            return again(400, "The two passwords differ.")
+        try:
+            check_password_rules(password)
+            hashed = hash_password(password)  # no transaction open while it runs
+            with rt.sessions.begin() as session:
+                set_password(session, user, password, now, hashed=hashed)
+        except AccountError as exc:
+            return again(400, str(exc))
+        return RedirectResponse("/login?set=1", status_code=303)
+
     def _build_router(self) -> APIRouter:
         router = APIRouter()
 
@@ -329,43 +399,18 @@ class Auth:
                     request, "login.html", 403, next=target, name=name,
                     error="This form has expired. Try again.",
                 )  # fmt: skip
-            rt, now = self.rt_of(), self.now_of()
-            with rt.sessions.begin() as session:
-                lock = throttle.locked(session, name, client, now)
-                if lock is not None:
-                    log.warning("login_throttled", client=client, by=lock.by)
-                    return self._anon_page(
-                        request, "login.html", 429, next=target, name=name,
-                        error="Too many failed attempts. Wait a few minutes and try again.",
-                    )  # fmt: skip
-                user = get_user(session, name) if name else None
-                ok = verify_password(user, password)
-                throttle.record(session, name, client, ok, now)
-                if not ok or user is None:
-                    log.info(
-                        "login_failed",
-                        account=user.name if user is not None else None,
-                        account_known=user is not None,
-                        client=client,
-                    )
-                    return self._anon_page(
-                        request, "login.html", 401, next=target, name=name,
-                        error="Wrong account name or password.",
-                    )  # fmt: skip
-                rehash_if_needed(user, password)
-                session.execute(delete(WebSession).where(WebSession.expires_at <= now))
-                token = secrets.token_urlsafe(32)
-                session.add(
-                    WebSession(
-                        token_hash=sha256(token),
-                        user_id=user.id,
-                        csrf=secrets.token_urlsafe(32),
-                        created_at=now,
-                        expires_at=now + SESSION_VALID,
-                        client=client[:100],
-                    )
-                )
-                log.info("login_ok", account=user.name, client=client)
+            # Off the event loop: one argon2 verification takes about half a second.
+            outcome, token = await run_in_threadpool(self._try_login, name, password, client)
+            if outcome == "locked":
+                return self._anon_page(
+                    request, "login.html", 429, next=target, name=name,
+                    error="Too many failed attempts. Wait a few minutes and try again.",
+                )  # fmt: skip
+            if outcome != "ok" or token is None:
+                return self._anon_page(
+                    request, "login.html", 401, next=target, name=name,
+                    error="Wrong account name or password.",
+                )  # fmt: skip
             response = RedirectResponse(target, status_code=303)
             self._set_cookie(
                 response, self.session_cookie, token, int(SESSION_VALID.total_seconds())
@@ -408,30 +453,8 @@ class Auth:
         @router.post("/set-password/{token}", response_class=HTMLResponse)
         async def set_password_do(request: Request, token: str) -> Response:
             form = await read_form(request)
-            rt, now = self.rt_of(), self.now_of()
-            with rt.sessions.begin() as session:
-                user, why = user_for_setup(session, token, now)
-                if user is None:
-                    return _bad_link(why)
-                name = user.name
-                if not self._check_anon_csrf(request, form.get("csrf_token")):
-                    return self._anon_page(
-                        request, "set_password.html", 403, name=name,
-                        error="This form has expired. Try again.",
-                    )  # fmt: skip
-                password = form.get("password", "")
-                if password != form.get("confirm", ""):
-                    return self._anon_page(
-                        request, "set_password.html", 400, name=name,
-                        error="The two passwords differ.",
-                    )  # fmt: skip
-                try:
-                    set_password(session, user, password, now)
-                except AccountError as exc:
-                    return self._anon_page(
-                        request, "set_password.html", 400, name=name, error=str(exc)
-                    )
-            return RedirectResponse("/login?set=1", status_code=303)
+            # Off the event loop: hashing the new password takes about half a second.
+            return await run_in_threadpool(self._set_password, request, token, form)
 
         return router
 

@@ -284,3 +284,25 @@ def test_user_and_token_commands(
     assert run(user_main, "remove", "alice")[0] == 0
     rows = json.loads(run(user_main, "list", "--json")[1])
     assert rows[0]["role"] == "viewer" and rows[0]["disabled"] and rows[0]["tokens"] == 0
+
+
+def test_two_racing_posts_of_one_link_set_one_password(rt: Runtime) -> None:
+    """Both read the link as valid before either writes: the second finds it spent."""
+    from alerts.auth.accounts import set_password, user_for_setup
+
+    token = add_user(rt, "dana", Role.viewer, password=None).rsplit("/", 1)[1]
+    with rt.sessions() as s:
+        a, _ = user_for_setup(s, token, T0)
+    with rt.sessions() as s:
+        b, _ = user_for_setup(s, token, T0)
+    assert a is not None and b is not None
+    with rt.sessions.begin() as s:
+        set_password(s, a, PASSWORD, T0)
+    with rt.sessions.begin() as s, pytest.raises(AccountError, match="already used"):
+        set_password(s, b, "the attacker's choice", T0)
+    with rt.sessions() as s:
+        user = s.scalar(select(User).where(User.name == "dana"))
+        assert user is not None and user.setup_hash is None
+        from alerts.auth.accounts import verify_password
+
+        assert verify_password(user, PASSWORD)
