@@ -18,16 +18,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
 from alerts import websecurity
-from alerts.api_incidents import incidents_router, oncall_rows
+from alerts.api_incidents import incidents_router
 from alerts.api_v1 import api_v1_router
-from alerts.auth import Auth, AuthRefusal, Principal, refusal_handler
+from alerts.auth import Auth, AuthRefusal, refusal_handler
 from alerts.channels.render import env
+from alerts.dashboard import dashboard_router
 from alerts.deadman import check_pipeline
 from alerts.integrations import router as integrations_router
 from alerts.packets import build_packet, get_version, list_versions, render_packet_html
@@ -269,17 +270,7 @@ def create_app(
     app.include_router(incidents_router(rt_of, now_of, authorize))
     app.include_router(api_v1_router(rt_of, now_of, auth))
 
-    @app.get("/", response_class=HTMLResponse)
-    def dashboard(
-        request: Request,
-        who: Principal = Depends(auth.page()),  # noqa: B008 - `auth` is local: no Annotated
-    ) -> HTMLResponse:
-        with rt_of().sessions() as session:
-            rows = list_incidents(session, open_only=True)
-        oncall = oncall_rows(rt_of().config, now_of())
-        return HTMLResponse(
-            env().get_template("dashboard.html").render(incidents=rows, oncall=oncall)
-        )
+    app.include_router(dashboard_router(rt_of, now_of, auth))
 
     app.include_router(push_router(rt_of, now_of))
 

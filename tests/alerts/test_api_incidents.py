@@ -110,5 +110,7 @@ def test_the_dashboard_shows_who_is_on_call(client: TestClient, clock: Clock) ->
     clock.now = T0.replace(year=2026, month=3, day=7, hour=18)  # bob's override in Paris
     page = client.get("/")
     assert page.status_code == 200
-    assert "On call" in page.text and "<td>Bob</td>" in page.text
-    assert "until Sun 08 Mar 20:00 CET" in page.text
+    assert "on call: Bob (primary)" in page.text
+    oncall = client.get("/oncall")
+    assert '<span class="num">Bob (bob)</span>' in oncall.text
+    assert "until Sun 08 Mar 20:00 CET" in oncall.text

@@ -1,0 +1,128 @@
+"""A topic's counts over time for the dashboard, read from the buckets (never from the mentions
+table, so a chart costs the same on a million mentions as on a hundred).
+
+The **usual band** of a bin is the 10th to 90th percentile of the same bin on the 7 days before
+(bins shorter than a day: the same time of day; a day or longer: the 7 bins before), counted only
+on days the topic already had data, and only when at least 3 such days exist — otherwise there
+is no band yet (a new topic has no "usual").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from worker.storage.models import BucketRow
+
+DAY = timedelta(days=1)
+HISTORY_BINS = 7
+MIN_USUAL = 3
+
+#: The topic page's spans: how far back, and how wide each bar is.
+SPANS: dict[str, tuple[timedelta, timedelta]] = {
+    "24h": (timedelta(hours=24), timedelta(minutes=30)),
+    "7d": (timedelta(days=7), timedelta(hours=3)),
+    "30d": (timedelta(days=30), timedelta(hours=12)),
+}
+
+
+@dataclass(frozen=True)
+class Series:
+    start: datetime
+    step: timedelta
+    mentions: list[int]
+    negative: list[int]  # distinct negative texts (near-duplicates once), as the buckets count
+    low: list[float]  # empty when there is no usual band yet
+    high: list[float]
+    texts: int = 0  # distinct texts over the whole series: the negative share's denominator
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.step * len(self.mentions)
+
+    def times(self) -> list[datetime]:
+        return [self.start + i * self.step for i in range(len(self.mentions))]
+
+
+def floor_to(at: datetime, step: timedelta) -> datetime:
+    seconds = int(step.total_seconds())
+    epoch = int(at.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+
+
+def series(
+    session: Session, topic: str, end: datetime, span: timedelta, step: timedelta, *, align: bool
+) -> Series:
+    """Mentions and negative mentions per `step` over `span` up to `end`, with the usual band.
+
+    With `align`, bins start on multiples of `step` (a chart's bars) and the last bin is the
+    running one; without, the last bin ends exactly at `end` ("the last hour")."""
+    if align:
+        last = floor_to(end, step)
+        n = int(span / step)
+        start = last - (n - 1) * step
+    else:
+        n = int(span / step)
+        start = end - n * step
+    period = DAY if step < DAY else step
+    back = period * HISTORY_BINS
+    rows = session.execute(
+        select(
+            BucketRow.start,
+            func.sum(BucketRow.count),
+            func.sum(BucketRow.negative),
+            func.sum(BucketRow.texts),
+        )
+        .where(
+            BucketRow.topic == topic,
+            BucketRow.start >= start - back,
+            BucketRow.start < start + n * step,
+        )
+        .group_by(BucketRow.start)
+    ).all()
+    step_s = step.total_seconds()
+    base = start.timestamp()
+    counts: dict[int, int] = {}
+    negs: dict[int, int] = {}
+    first: int | None = None
+    texts = 0
+    for at, count, neg, distinct in rows:
+        k = int((at.timestamp() - base) // step_s)
+        if 0 <= k < n:
+            texts += int(distinct or 0)
+        counts[k] = counts.get(k, 0) + int(count or 0)
+        negs[k] = negs.get(k, 0) + int(neg or 0)
+        first = k if first is None else min(first, k)
+    per = int(period / step)
+    low: list[float] = []
+    high: list[float] = []
+    banded = False
+    for i in range(n):
+        usual = [
+            counts.get(i - d * per, 0)
+            for d in range(1, HISTORY_BINS + 1)
+            if first is not None and i - d * per >= first
+        ]
+        if len(usual) >= MIN_USUAL:
+            banded = True
+            low.append(float(np.percentile(usual, 10)))
+            high.append(float(np.percentile(usual, 90)))
+        else:
+            low.append(0.0)
+            high.append(0.0)
+    return Series(
+        start,
+        step,
+        [counts.get(i, 0) for i in range(n)],
+        [negs.get(i, 0) for i in range(n)],
+        low if banded else [],
+        high if banded else [],
+        texts,
+    )
+
+
+__all__ = ["SPANS", "Series", "floor_to", "series"]
