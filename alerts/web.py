@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
-from alerts import websecurity
+from alerts import timeline, websecurity
 from alerts.api_incidents import incidents_router
 from alerts.api_v1 import api_v1_router
 from alerts.auth import Auth, AuthRefusal, refusal_handler
@@ -83,7 +83,12 @@ def create_app(
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
+        # Every timeline row written while serving this request records where it came from.
+        token = timeline.ORIGIN.set(request.client.host if request.client else None)
+        try:
+            response = await call_next(request)
+        finally:
+            timeline.ORIGIN.reset(token)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         return response

@@ -137,6 +137,8 @@ def test_actions_are_audited_as_the_principal_via_api(
         ("resolved", "rory", "api"),
     ]
     assert d["notes"][0]["text"] == HOSTILE
+    # "from where": every action row records the client address the web app saw.
+    assert {e["detail"].get("from") for e in d["timeline"] if e["actor"] == "rory"} == {"127.0.0.1"}
 
 
 def test_open_by_hand(responder: TestClient) -> None:
