@@ -16,6 +16,7 @@ the cursor from ever passing mentions that were not stored.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ def normalise(mention: Mention, topic: str | None = None) -> Mention:
         ) from None
 
 
-def _crisis_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=256)
+def _crisis_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled pattern per set of terms (every page of a topic uses the same)."""
     words = sorted({t.strip().lower() for t in terms if t.strip()}, key=len, reverse=True)
     if not words:
         return None
@@ -95,7 +98,7 @@ def store_mentions(
     reads only the mentions written since its last look (`worker.topic_series`)."""
     from worker.text import near_duplicate_key, score_text
 
-    pattern = _crisis_pattern(crisis_terms)
+    pattern = _crisis_pattern(tuple(crisis_terms))
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
     for raw in mentions:

@@ -145,10 +145,10 @@ def ingest_push(
 
 def evaluate_due(ctx: Context, now: datetime) -> int:
     """Send an evaluation for every topic with something new (`worker.pipeline.topics_due`)."""
-    from worker.pipeline import topics_due
+    from worker.pipeline import STATES, due_topics
+    from worker.storage.dialect import peek
 
-    with ctx.sessions() as session:
-        topics = topics_due(session, ctx.config, now)
+    topics = due_topics(peek(ctx.sessions, STATES), ctx.config, now)
     for topic in topics:
         ctx.send("detect.evaluate", [topic], now)
     return len(topics)

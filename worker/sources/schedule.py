@@ -19,7 +19,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -234,9 +234,16 @@ def record_poll_failure(
     source.next_poll_at = now + timedelta(seconds=max(delay, 1))
 
 
+_S = Source.__table__.c
+# Built once, read column by column: every evaluation of every topic asks it.
+_HEALTH = select(_S.platform, _S.healthy).where(
+    _S.topic == bindparam("topic"), _S.enabled.is_(True)
+)
+
+
 def source_health(session: Session, topic: str) -> dict[str, bool]:
     """Per platform: is at least one of the topic's sources healthy? (see `record_poll_*`)"""
     health: dict[str, bool] = {}
-    for s in session.scalars(select(Source).where(Source.topic == topic, Source.enabled.is_(True))):
-        health[s.platform] = health.get(s.platform, False) or s.healthy
+    for platform, healthy in session.execute(_HEALTH, {"topic": topic}):
+        health[platform] = health.get(platform, False) or bool(healthy)
     return health
