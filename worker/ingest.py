@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
-from worker.storage.dialect import bucket_epoch, prebuilt
+from worker.storage.dialect import bucket_epoch, insert_new, prebuilt
 from worker.storage.models import BucketRow, MentionRow, PollRow, Source, TopicState
 
 
@@ -70,16 +70,6 @@ def _crisis_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
         return None
     return re.compile(
         r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE
-    )
-
-
-@prebuilt
-def _insert_mentions(insert: Any) -> Any:
-    table = MentionRow.__table__
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["topic", "platform", "external_id"])
-        .returning(table.c.topic, table.c.platform, table.c.created_at)
     )
 
 
@@ -134,15 +124,20 @@ def store_mentions(
         )
     if not rows:
         return 0, 0, set()
-    stmt = _insert_mentions(session)
     touched: set[tuple[str, str, datetime]] = set()
     inserted = 0  # counted per row: `touched` is a set and merges rows with the same timestamp
     # Chunked so a 100k-line import never builds one giant statement (SQLite caps bound parameters).
-    for i in range(0, len(rows), 500):
-        for r in session.execute(stmt, rows[i : i + 500]).all():
-            inserted += 1
-            created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
-            touched.add((r.topic, r.platform, created))
+    new = insert_new(
+        session,
+        MentionRow.__table__,
+        rows,
+        unique=("topic", "platform", "external_id"),
+        returning=("topic", "platform", "created_at"),
+    )
+    for t, platform, created in new:
+        inserted += 1
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+        touched.add((t, platform, created))
     return len(rows), inserted, touched
 
 
