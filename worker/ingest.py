@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, distinct, func, select
+from sqlalchemy import Table, bindparam, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
@@ -129,7 +129,7 @@ def store_mentions(
     # Chunked so a 100k-line import never builds one giant statement (SQLite caps bound parameters).
     new = insert_new(
         session,
-        MentionRow.__table__,
+        cast(Table, MentionRow.__table__),
         rows,
         unique=("topic", "platform", "external_id"),
         returning=("topic", "platform", "created_at"),
