@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import functools
 import re
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, cast, distinct, func, select
+from sqlalchemy import Table, bindparam, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
@@ -129,7 +130,7 @@ def store_mentions(
     # Chunked so a 100k-line import never builds one giant statement (SQLite caps bound parameters).
     new = insert_new(
         session,
-        cast(Table, MentionRow.__table__),
+        typing.cast(Table, MentionRow.__table__),
         rows,
         unique=("topic", "platform", "external_id"),
         returning=("topic", "platform", "created_at"),
