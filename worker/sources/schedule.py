@@ -19,7 +19,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -46,6 +46,11 @@ def sync_sources(session: Session, config: Config) -> list[int]:
         session.add(Source(topic=topic, platform=platform, query=query, cursor={}, enabled=True))
     session.flush()
     return [s.id for s in session.scalars(select(Source).where(Source.enabled.is_(True)))]
+
+
+def enabled_sources(session: Session) -> int:
+    """How many sources are enabled (one cheap question before `sync_sources`)."""
+    return int(session.execute(select(func.count()).where(_S.enabled.is_(True))).scalar_one())
 
 
 def phase_of(topic: str, platform: str, query: str, interval: float) -> float:
