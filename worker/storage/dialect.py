@@ -15,8 +15,9 @@
 - `peek(sessions, stmt, params)`: the rows of a small read-only question ("is any incident
   open?") asked outside any transaction. Scheduled jobs ask such questions every few seconds and
   most of the time the answer is "nothing to do"; on SQLite a session would open a write
-  transaction (BEGIN IMMEDIATE) for it, so the question goes through a plain read-only
-  connection of this thread instead (WAL: it sees every committed row and blocks no writer).
+  transaction (BEGIN IMMEDIATE) for it, so the question goes through a plain connection of this
+  thread that only reads, outside any transaction (WAL: it sees every committed row and blocks
+  no writer).
 """
 
 from __future__ import annotations
@@ -81,30 +82,45 @@ _UNNEST: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], Any
 
 
 def _unnest_insert(
-    table: Table, columns: Sequence[str], unique: Sequence[str], returning: Sequence[str]
-) -> Any:
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    unique: Sequence[str],
+    returning: Sequence[str],
+) -> tuple[Any, dict[str, Callable[[Any], Any]]]:
+    """The statement and, per column, how to turn a value into an array element (built once)."""
     key = (table.name, tuple(columns), tuple(unique), tuple(returning))
     if key not in _UNNEST:
-        pg = postgresql.dialect()
+        dialect = session.get_bind().dialect
         arrays, selects = [], []
+        processors: dict[str, Callable[[Any], Any]] = {}
         for c in columns:
             column = table.c[c]
             # No length in the array's type: an explicit cast to VARCHAR(300) would cut an
             # overlong value silently, where the column refuses it (as a VALUES insert does).
-            kind = re.sub(r"\(\d+\)", "", column.type.compile(dialect=pg))
+            kind = re.sub(r"\(\d+\)", "", column.type.compile(dialect=dialect))
             if kind in ("JSON", "JSONB"):
                 arrays.append(f"CAST(:{c} AS TEXT[])")
                 selects.append(f"CAST(u.{c} AS {kind})")
+                processors[c] = _json_text
             else:
                 arrays.append(f"CAST(:{c} AS {kind}[])")
                 selects.append(f"u.{c}")
+                process = column.type.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    processors[c] = process
         names = ", ".join(columns)
-        _UNNEST[key] = text(
+        stmt = text(
             f"INSERT INTO {table.name} ({names}) SELECT {', '.join(selects)} "
             f"FROM unnest({', '.join(arrays)}) AS u({names}) "
             f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
         ).columns(*(table.c[r] for r in returning))
+        _UNNEST[key] = (stmt, processors)
     return _UNNEST[key]
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def insert_new(
@@ -116,24 +132,13 @@ def insert_new(
     chunk: int = 500,
 ) -> list[Any]:
     """Insert `rows` (dicts with the same keys) unless they conflict on `unique`; return the
-    `returning` columns of the rows inserted (in chunks: SQLite caps bound parameters)."""
+    `returning` columns of the rows inserted, in chunks (SQLite caps bound parameters)."""
     if not rows:
         return []
     out: list[Any] = []
     if is_postgresql(session):
         columns = list(rows[0])
-        stmt = _unnest_insert(table, columns, unique, returning)
-        processors = {}
-        for c in columns:
-            kind = table.c[c].type
-            if kind.compile(dialect=postgresql.dialect()) in ("JSON", "JSONB"):
-                processors[c] = lambda v: None if v is None else json.dumps(v)
-            else:
-                process = kind.dialect_impl(session.get_bind().dialect).bind_processor(
-                    session.get_bind().dialect
-                )
-                if process is not None:
-                    processors[c] = process
+        stmt, processors = _unnest_insert(session, table, columns, unique, returning)
         for i in range(0, len(rows), chunk * 10):
             part = rows[i : i + chunk * 10]
             params = {}
@@ -168,14 +173,14 @@ Row = tuple[Any, ...]
 
 
 class _SqlitePeek:
-    """Per engine: one sqlite3 connection per thread and process, used only to read, and each statement
-    compiled once (its SQL text, how to bind each parameter, how to read each column)."""
+    """Per engine: one sqlite3 connection per thread and process, used only to read, and each
+    statement compiled once (its SQL text, how to bind each parameter, how to read each column)."""
 
     def __init__(self, engine: Engine) -> None:
         self.path = str(engine.url.database)
         self.dialect = engine.dialect
         self.local = threading.local()
-        self.compiled: dict[int, tuple[Any, str, list[Any], list[Any]]] = {}
+        self.compiled: dict[int, tuple[Any, str | None, list[Any], list[Any]]] = {}
         self.connections: list[sqlite3.Connection] = []
         self.lock = threading.Lock()
 
@@ -201,6 +206,7 @@ class _SqlitePeek:
         if entry is None or entry[0] is not stmt:
             compiled = stmt.compile(dialect=self.dialect)
             if "POSTCOMPILE" in compiled.string:
+                self.compiled[id(stmt)] = (stmt, None, [], [])
                 return None
             binds = []
             for name in compiled.positiontup or ():
@@ -214,6 +220,8 @@ class _SqlitePeek:
             entry = (stmt, compiled.string, binds, columns)
             self.compiled[id(stmt)] = entry
         _, sql, binds, columns = entry
+        if sql is None:
+            return None
         args = []
         for name, default, process in binds:
             value = params.get(name, default)
