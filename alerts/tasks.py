@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, select
 import alerts.channels  # noqa: F401 - registers the channel types' option checks with the config
 from worker.jobs import Context
 from worker.logs import get_logger
+from worker.storage.dialect import peek
 from worker.storage.models import Incident, Notification
 
 log = get_logger("tocsin.alerts")
@@ -26,7 +27,7 @@ _N = Notification.__table__.c
 _ANY_DUE = (
     select(_N.id)
     .where(
-        _N.status.in_(("pending", "sending")),
+        (_N.status == "pending") | (_N.status == "sending"),
         (_N.next_attempt_at.is_(None)) | (_N.next_attempt_at <= bindparam("now")),
     )
     .limit(1)
@@ -41,13 +42,11 @@ _ANY_RECENT = (
 
 def _any_recent(ctx: Context, now: datetime) -> bool:
     """An incident open, or resolved within the last day (whose packet may still change)."""
-    with ctx.sessions() as session:
-        return session.execute(_ANY_RECENT, {"since": now - timedelta(days=1)}).first() is not None
+    return bool(peek(ctx.sessions, _ANY_RECENT, {"since": now - timedelta(days=1)}))
 
 
 def _any_open(ctx: Context) -> bool:
-    with ctx.sessions() as session:
-        return session.execute(_ANY_OPEN).first() is not None
+    return bool(peek(ctx.sessions, _ANY_OPEN))
 
 
 def observe(ctx: Context, now: datetime, signal_ids: list[int]) -> list[int]:
@@ -94,9 +93,8 @@ def dispatch(ctx: Context, now: datetime) -> int:
     # Updates of delivered pages (Slack buttons, PagerDuty) after an acknowledgement or a
     # resolution; nothing to read when no channel can update a page.
     plan_follow_ups(ctx.sessions, ctx.config, now)
-    with ctx.sessions() as session:
-        if session.execute(_ANY_DUE, {"now": now}).first() is None:
-            return 0
+    if not peek(ctx.sessions, _ANY_DUE, {"now": now}):
+        return 0
     channels = ctx.channels
     if channels is None:
         channels = build_channels(ctx.config, ctx.outbox_dir)

@@ -191,6 +191,7 @@ def bench(url: str, days: int, runs: int, profile: bool = False) -> dict[str, fl
     if profiler is not None:
         import pstats
 
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     engine.dispose()
     print(stats("cold", cold))

@@ -109,31 +109,34 @@ def replay(
 
     from alerts.packets import build_packet, write_packet
     from alerts.reports.build import write_replay_reports
-    from worker.sources.jsonl import read_mentions_file
 
-    # 1. Read, reporting bad lines without stopping.
-    mentions, errors = read_mentions_file(path)
-    for e in errors:
+    # 1. Read, reporting bad lines without stopping. A file in time order (the usual case) is
+    # scanned once here and streamed again as the clock moves, so memory stays flat however
+    # long it is; one out of order is read whole and sorted (stable: ties keep file order).
+    scan = _scan(path)
+    for e in scan.errors:
         print(f"{path}:{e.line_no}: skipped: {e.reason}", file=err)
-    mentions = sorted(
-        (m if m.topic else _with_topic(m, "default") for m in mentions), key=lambda m: m.created_at
-    )
-    topics = sorted({m.topic or "default" for m in mentions})
+    topics = sorted(scan.topics)
     config = config or default_config(topics)
     result = ReplayResult(
         out_dir,
-        len(mentions),
-        len(errors),
+        scan.count,
+        len(scan.errors),
         topics,
-        mentions[0].created_at if mentions else None,
-        mentions[-1].created_at if mentions else None,
+        scan.first,
+        scan.last,
         timezone=config.timezone,
     )
-    if not mentions:
+    if not scan.count or scan.first is None or scan.last is None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name in ("signals", "incidents", "notifications"):
             (out_dir / f"{name}.jsonl").write_text("", encoding="utf-8")
         return result
+    stream: Iterator[Mention]
+    if scan.ordered:
+        stream = _mentions(path)
+    else:
+        stream = iter(sorted(_mentions(path), key=lambda m: m.created_at))
 
     # 2. A fresh database of its own.
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -161,18 +164,24 @@ def replay(
     queue.ctx = ctx
 
     # 3. The simulated clock.
-    first, last = mentions[0].created_at, mentions[-1].created_at
+    first, last = scan.first, scan.last
     ticks = list(_ticks(first, last + tail, step))
-    i = 0
+    pending: list[Mention] = []  # read from the stream, not yet in the past
 
     def feed(now: datetime) -> None:
         """Hand the mentions written before `now` to ingest, one push per topic."""
-        nonlocal i
         by_topic: dict[str, list[dict[str, Any]]] = {}
-        while i < len(mentions) and mentions[i].created_at < now:
-            m = mentions[i]
+        while True:
+            if not pending:
+                m = next(stream, None)
+                if m is None:
+                    break
+                pending.append(m)
+            m = pending[0]
+            if m.created_at >= now:
+                break
+            pending.pop()
             by_topic.setdefault(m.topic or "default", []).append(mention_to_json(m))
-            i += 1
         for topic, batch in by_topic.items():
             queue.send("ingest.push", [topic, batch], now)
 
@@ -211,6 +220,57 @@ def _with_topic(m: Mention, topic: str) -> Mention:
     from dataclasses import replace
 
     return replace(m, topic=topic)
+
+
+@dataclass
+class _Scan:
+    count: int = 0
+    errors: list[Any] = field(default_factory=list)
+    topics: set[str] = field(default_factory=set)
+    first: datetime | None = None
+    last: datetime | None = None
+    #: Every mention at or after the one before it (the file can be streamed as it is).
+    ordered: bool = True
+
+
+def _items(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, mention or `LineError`) of a JSONL or CSV file, as `tocsin import` reads it."""
+    from worker.sources.jsonl import iter_csv_numbered, iter_jsonl_numbered
+
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+            yield from iter_csv_numbered(f)
+    else:
+        with path.open("rb") as fb:
+            yield from iter_jsonl_numbered(fb)
+
+
+def _mentions(path: Path) -> Iterator[Mention]:
+    """The file's good mentions in file order, each with a topic ("default" when it has none)."""
+    from worker.sources.jsonl import LineError
+
+    for _, item in _items(path):
+        if not isinstance(item, LineError):
+            yield item if item.topic else _with_topic(item, "default")
+
+
+def _scan(path: Path) -> _Scan:
+    """One pass over the file keeping only what the replay needs before it starts."""
+    from worker.sources.jsonl import LineError
+
+    scan = _Scan()
+    for _, item in _items(path):
+        if isinstance(item, LineError):
+            scan.errors.append(item)
+            continue
+        scan.count += 1
+        scan.topics.add(item.topic or "default")
+        at = item.created_at
+        if scan.last is not None and at < scan.last:
+            scan.ordered = False
+        scan.first = at if scan.first is None or at < scan.first else scan.first
+        scan.last = at if scan.last is None or at > scan.last else scan.last
+    return scan
 
 
 def _write_outputs(session: Any, out_dir: Path, result: ReplayResult) -> None:

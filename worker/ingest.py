@@ -16,17 +16,19 @@ the cursor from ever passing mentions that were not stored.
 
 from __future__ import annotations
 
+import functools
 import re
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, distinct, func, select
+from sqlalchemy import Table, bindparam, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
-from worker.storage.dialect import bucket_epoch, prebuilt
+from worker.storage.dialect import bucket_epoch, insert_new, prebuilt
 from worker.storage.models import BucketRow, MentionRow, PollRow, Source, TopicState
 
 
@@ -61,22 +63,14 @@ def normalise(mention: Mention, topic: str | None = None) -> Mention:
         ) from None
 
 
-def _crisis_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=256)
+def _crisis_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One compiled pattern per set of terms (every page of a topic uses the same)."""
     words = sorted({t.strip().lower() for t in terms if t.strip()}, key=len, reverse=True)
     if not words:
         return None
     return re.compile(
         r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE
-    )
-
-
-@prebuilt
-def _insert_mentions(insert: Any) -> Any:
-    table = MentionRow.__table__
-    return (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=["topic", "platform", "external_id"])
-        .returning(table.c.topic, table.c.platform, table.c.created_at)
     )
 
 
@@ -95,7 +89,7 @@ def store_mentions(
     reads only the mentions written since its last look (`worker.topic_series`)."""
     from worker.text import near_duplicate_key, score_text
 
-    pattern = _crisis_pattern(crisis_terms)
+    pattern = _crisis_pattern(tuple(crisis_terms))
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
     for raw in mentions:
@@ -131,15 +125,20 @@ def store_mentions(
         )
     if not rows:
         return 0, 0, set()
-    stmt = _insert_mentions(session)
     touched: set[tuple[str, str, datetime]] = set()
     inserted = 0  # counted per row: `touched` is a set and merges rows with the same timestamp
     # Chunked so a 100k-line import never builds one giant statement (SQLite caps bound parameters).
-    for i in range(0, len(rows), 500):
-        for r in session.execute(stmt, rows[i : i + 500]).all():
-            inserted += 1
-            created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
-            touched.add((r.topic, r.platform, created))
+    new = insert_new(
+        session,
+        typing.cast(Table, MentionRow.__table__),
+        rows,
+        unique=("topic", "platform", "external_id"),
+        returning=("topic", "platform", "created_at"),
+    )
+    for t, platform, created in new:
+        inserted += 1
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+        touched.add((t, platform, created))
     return len(rows), inserted, touched
 
 

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -126,7 +126,8 @@ _MARK = (
         evaluated_at=bindparam("at"),
     )
 )
-_STATES = select(
+#: What `due_topics` reads (also through `worker.storage.dialect.peek`, outside a transaction).
+STATES = _STATES = select(
     _T.topic,
     _T.version,
     _T.evaluated_version,
@@ -330,8 +331,14 @@ def mark_evaluated(
 
 
 def topics_due(session: Session, config: Config, now: datetime) -> list[str]:
-    """The topics worth evaluating at `now`: those whose data changed since their last
-    evaluation, and those with a newly completed bucket that can still raise something.
+    """The topics worth evaluating at `now` (see `due_topics`), read in `session`."""
+    return due_topics(session.execute(_STATES).all(), config, now)
+
+
+def due_topics(states: Iterable[Sequence[Any]], config: Config, now: datetime) -> list[str]:
+    """The topics worth evaluating at `now`, from the `topic_state` rows (`_STATES` columns):
+    those whose data changed since their last evaluation, and those with a newly completed
+    bucket that can still raise something.
 
     A topic with no mention in the detectors' longest window (3 hours) can raise nothing but
     `silence`; it is looked at again once per `window_minutes`, so a platform that falls silent
@@ -340,22 +347,22 @@ def topics_due(session: Session, config: Config, now: datetime) -> list[str]:
     width = config.bucket_minutes * 60
     end = bucket_start(now, width)
     due = []
-    for row in session.execute(_STATES):
-        if row.version != row.evaluated_version or row.evaluated_through is None:
-            due.append(row.topic)
+    for topic, version, evaluated_version, through, evaluated_at, last_mention_at in states:
+        if version != evaluated_version or through is None:
+            due.append(topic)
             continue
-        if _utc(row.evaluated_through) >= end:
+        if _utc(through) >= end:
             continue  # no bucket completed since
-        settings = config.topic(row.topic).detection_settings()
+        settings = config.topic(topic).detection_settings()
         longest = max((*settings.series_settings.windows_minutes, settings.window_minutes))
-        active = row.last_mention_at is not None and _utc(row.last_mention_at) >= end - timedelta(
+        active = last_mention_at is not None and _utc(last_mention_at) >= end - timedelta(
             minutes=longest
         )
-        stale = row.evaluated_at is None or _utc(row.evaluated_at) <= now - timedelta(
+        stale = evaluated_at is None or _utc(evaluated_at) <= now - timedelta(
             minutes=settings.window_minutes
         )
         if active or stale:
-            due.append(row.topic)
+            due.append(topic)
     return sorted(due)
 
 

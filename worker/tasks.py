@@ -23,15 +23,33 @@ log = get_logger("tocsin.worker")
 # --- the jobs -------------------------------------------------------------------------------
 
 
+#: Per database, the sources this process last made the sources table match (`sync_sources`
+#: reads every source row: done when the config's queries change, or the count of enabled
+#: sources no longer matches them — another process, a recreated database — not at every tick).
+_SYNCED: dict[str, frozenset[tuple[str, str, str]]] = {}
+
+#: Sources claimed by one `poll_due` at most (1,000 topics' sources in a few calls, not twenty).
+CLAIM_LIMIT = 500
+
+
 def poll_due(ctx: Context, now: datetime) -> int:
     """Claim due sources (spread over their interval) and send one poll for each."""
-    from worker.sources.schedule import claim_due_sources, sync_sources
+    from worker.sources.schedule import claim_due_sources, enabled_sources, sync_sources
 
     if not ctx.online:
         return 0
+    wanted = frozenset(
+        (t.name, platform, q)
+        for t in ctx.config.topics.values()
+        for platform, queries in t.queries.items()
+        for q in queries
+    )
     with ctx.sessions.begin() as session:
-        sync_sources(session, ctx.config)
-        claimed = claim_due_sources(session, ctx.config, now)
+        database = str(session.get_bind().engine.url)
+        if _SYNCED.get(database) != wanted or enabled_sources(session) != len(wanted):
+            sync_sources(session, ctx.config)
+        claimed = claim_due_sources(session, ctx.config, now, limit=CLAIM_LIMIT)
+    _SYNCED[database] = wanted
     for source_id in claimed:
         ctx.send("sources.poll", [source_id], now)
     return len(claimed)
@@ -145,10 +163,10 @@ def ingest_push(
 
 def evaluate_due(ctx: Context, now: datetime) -> int:
     """Send an evaluation for every topic with something new (`worker.pipeline.topics_due`)."""
-    from worker.pipeline import topics_due
+    from worker.pipeline import STATES, due_topics
+    from worker.storage.dialect import peek
 
-    with ctx.sessions() as session:
-        topics = topics_due(session, ctx.config, now)
+    topics = due_topics(peek(ctx.sessions, STATES), ctx.config, now)
     for topic in topics:
         ctx.send("detect.evaluate", [topic], now)
     return len(topics)

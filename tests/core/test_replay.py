@@ -153,3 +153,26 @@ def test_demo_tells_the_story_and_writes_the_packet(tmp_path: Path) -> None:
     packet = Path(packet_line.split("Briefing packet:", 1)[1].strip())
     assert packet.exists()
     assert len(lines) <= 12
+
+
+def test_replay_of_a_file_out_of_time_order_equals_the_ordered_one(tmp_path: Path) -> None:
+    """A time-ordered file is streamed; one out of order is read whole and sorted: both give the
+    same signals, incidents and notifications (ties keep file order either way)."""
+    from tocsin.replay import replay
+
+    ordered = tmp_path / "ordered.jsonl"
+    scenario(ordered)
+    lines = ordered.read_text(encoding="utf-8").splitlines()
+    shuffled = tmp_path / "shuffled.jsonl"
+    # The burst first, then the calm days: out of order, ties within each part unchanged.
+    burst = [x for x in lines if '"bluesky"' in x]
+    calm = [x for x in lines if '"bluesky"' not in x]
+    shuffled.write_text("\n".join(burst + calm) + "\n", encoding="utf-8")
+    a = replay(ordered, tmp_path / "a", progress=False)
+    b = replay(shuffled, tmp_path / "b", progress=False)
+    assert (a.mentions, a.first, a.last) == (b.mentions, b.first, b.last)
+    assert a.incidents, "the scenario's burst opens an incident"
+    for name in ("signals", "incidents", "notifications"):
+        assert read_jsonl(tmp_path / "a" / f"{name}.jsonl") == read_jsonl(
+            tmp_path / "b" / f"{name}.jsonl"
+        )

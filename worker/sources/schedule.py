@@ -19,7 +19,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from worker.config import Config
@@ -46,6 +46,11 @@ def sync_sources(session: Session, config: Config) -> list[int]:
         session.add(Source(topic=topic, platform=platform, query=query, cursor={}, enabled=True))
     session.flush()
     return [s.id for s in session.scalars(select(Source).where(Source.enabled.is_(True)))]
+
+
+def enabled_sources(session: Session) -> int:
+    """How many sources are enabled (one cheap question before `sync_sources`)."""
+    return int(session.execute(select(func.count()).where(_S.enabled.is_(True))).scalar_one())
 
 
 def phase_of(topic: str, platform: str, query: str, interval: float) -> float:
@@ -234,9 +239,16 @@ def record_poll_failure(
     source.next_poll_at = now + timedelta(seconds=max(delay, 1))
 
 
+_S = Source.__table__.c
+# Built once, read column by column: every evaluation of every topic asks it.
+_HEALTH = select(_S.platform, _S.healthy).where(
+    _S.topic == bindparam("topic"), _S.enabled.is_(True)
+)
+
+
 def source_health(session: Session, topic: str) -> dict[str, bool]:
     """Per platform: is at least one of the topic's sources healthy? (see `record_poll_*`)"""
     health: dict[str, bool] = {}
-    for s in session.scalars(select(Source).where(Source.topic == topic, Source.enabled.is_(True))):
-        health[s.platform] = health.get(s.platform, False) or s.healthy
+    for platform, healthy in session.execute(_HEALTH, {"topic": topic}):
+        health[platform] = health.get(platform, False) or bool(healthy)
     return health

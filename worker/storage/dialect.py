@@ -5,18 +5,35 @@
   a timestamp column falls in, as an integer SQL expression (for GROUP BY in one statement).
 - `prebuilt(build)`: a statement built once per dialect (hot paths skip SQLAlchemy's statement
   construction, which costs more than SQLite's execution of a small query).
+- `insert_new(session, table, rows, unique, returning)`: insert many rows, skipping those that
+  conflict on `unique`, returning columns of the rows inserted. PostgreSQL gets one short
+  statement per chunk with a column of values per parameter (`unnest`): a multi-row VALUES list
+  is a new, long query text at each page, which psycopg parses again every time (it caches only
+  short statements) — that parse was ~40 % of a page's ingest.
 - `is_postgresql(session)`: for row locks (`FOR UPDATE SKIP LOCKED`), which SQLite does not need
   (it serialises writers with BEGIN IMMEDIATE).
+- `peek(sessions, stmt, params)`: the rows of a small read-only question ("is any incident
+  open?") asked outside any transaction. Scheduled jobs ask such questions every few seconds and
+  most of the time the answer is "nothing to do"; on SQLite a session would open a write
+  transaction (BEGIN IMMEDIATE) for it, so the question goes through a plain connection of this
+  thread that only reads, outside any transaction (WAL: it sees every committed row and blocks
+  no writer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import os
+import re
+import sqlite3
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, cast, func, literal
+from sqlalchemy import Engine, Integer, Table, cast, event, func, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 T = TypeVar("T")
@@ -57,3 +74,185 @@ def bucket_epoch(column: Any, width: int, session: Session) -> ColumnElement[int
     else:
         seconds = cast(func.strftime("%s", column), Integer)
     return cast((seconds // w) * w, Integer)
+
+
+# --- many rows, skipping duplicates ----------------------------------------------------------
+
+_UNNEST: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _unnest_insert(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    unique: Sequence[str],
+    returning: Sequence[str],
+) -> tuple[Any, dict[str, Callable[[Any], Any]]]:
+    """The statement and, per column, how to turn a value into an array element (built once)."""
+    key = (table.name, tuple(columns), tuple(unique), tuple(returning))
+    if key not in _UNNEST:
+        dialect = session.get_bind().dialect
+        arrays, selects = [], []
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for c in columns:
+            column = table.c[c]
+            # No length in the array's type: an explicit cast to VARCHAR(300) would cut an
+            # overlong value silently, where the column refuses it (as a VALUES insert does).
+            kind = re.sub(r"\(\d+\)", "", column.type.compile(dialect=dialect))
+            if kind in ("JSON", "JSONB"):
+                arrays.append(f"CAST(:{c} AS TEXT[])")
+                selects.append(f"CAST(u.{c} AS {kind})")
+                processors[c] = _json_text
+            else:
+                arrays.append(f"CAST(:{c} AS {kind}[])")
+                selects.append(f"u.{c}")
+                process = column.type.dialect_impl(dialect).bind_processor(dialect)
+                if process is not None:
+                    processors[c] = process
+        names = ", ".join(columns)
+        stmt = text(
+            f"INSERT INTO {table.name} ({names}) SELECT {', '.join(selects)} "
+            f"FROM unnest({', '.join(arrays)}) AS u({names}) "
+            f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
+        ).columns(*(table.c[r] for r in returning))
+        _UNNEST[key] = (stmt, processors)
+    return _UNNEST[key]
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def insert_new(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    unique: Sequence[str],
+    returning: Sequence[str],
+    chunk: int = 500,
+) -> list[Any]:
+    """Insert `rows` (dicts with the same keys) unless they conflict on `unique`; return the
+    `returning` columns of the rows inserted, in chunks (SQLite caps bound parameters)."""
+    if not rows:
+        return []
+    out: list[Any] = []
+    if is_postgresql(session):
+        columns = list(rows[0])
+        stmt, processors = _unnest_insert(session, table, columns, unique, returning)
+        for i in range(0, len(rows), chunk * 10):
+            part = rows[i : i + chunk * 10]
+            params = {}
+            for c in columns:
+                p = processors.get(c)
+                params[c] = [r[c] for r in part] if p is None else [p(r[c]) for r in part]
+            out.extend(session.execute(stmt, params).all())
+        return out
+    stmt = _insert_returning(table, tuple(unique), tuple(returning))
+    for i in range(0, len(rows), chunk):
+        out.extend(session.execute(stmt, list(rows[i : i + chunk])).all())
+    return out
+
+
+_RETURNING: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _insert_returning(table: Table, unique: tuple[str, ...], returning: tuple[str, ...]) -> Any:
+    key = (table.name, unique, returning)
+    if key not in _RETURNING:
+        _RETURNING[key] = (
+            sqlite.insert(table)
+            .on_conflict_do_nothing(index_elements=list(unique))
+            .returning(*(table.c[r] for r in returning))
+        )
+    return _RETURNING[key]
+
+
+# --- read-only questions outside a transaction ------------------------------------------------
+
+Row = tuple[Any, ...]
+
+
+class _SqlitePeek:
+    """Per engine: one sqlite3 connection per thread and process, used only to read, and each
+    statement compiled once (its SQL text, how to bind each parameter, how to read each column)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.path = str(engine.url.database)
+        self.dialect = engine.dialect
+        self.local = threading.local()
+        self.compiled: dict[int, tuple[Any, str | None, list[Any], list[Any]]] = {}
+        self.connections: list[sqlite3.Connection] = []
+        self.lock = threading.Lock()
+
+    def connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self.local, "conn", None)
+        if conn is None or self.local.pid != os.getpid():
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.local.conn, self.local.pid = conn, os.getpid()
+            with self.lock:
+                self.connections.append(conn)
+        return conn
+
+    def close(self, *_: Any) -> None:
+        with self.lock:
+            for conn in self.connections:
+                conn.close()
+            self.connections.clear()
+            self.local = threading.local()
+
+    def rows(self, stmt: Any, params: Mapping[str, Any]) -> list[Row] | None:
+        """The rows, or None for a statement this path cannot run (expanding parameters)."""
+        entry = self.compiled.get(id(stmt))
+        if entry is None or entry[0] is not stmt:
+            compiled = stmt.compile(dialect=self.dialect)
+            if "POSTCOMPILE" in compiled.string:
+                self.compiled[id(stmt)] = (stmt, None, [], [])
+                return None
+            binds = []
+            for name in compiled.positiontup or ():
+                bind = compiled.binds[name]
+                impl = bind.type.dialect_impl(self.dialect)
+                binds.append((name, bind.effective_value, impl.bind_processor(self.dialect)))
+            columns = [
+                c.type.dialect_impl(self.dialect).result_processor(self.dialect, None)
+                for c in stmt.selected_columns
+            ]
+            entry = (stmt, compiled.string, binds, columns)
+            self.compiled[id(stmt)] = entry
+        _, sql, binds, columns = entry
+        if sql is None:
+            return None
+        args = []
+        for name, default, process in binds:
+            value = params.get(name, default)
+            args.append(process(value) if process is not None else value)
+        return [
+            tuple(v if p is None else p(v) for p, v in zip(columns, raw, strict=True))
+            for raw in self.connection().execute(sql, args).fetchall()
+        ]
+
+
+_PEEKS: weakref.WeakKeyDictionary[Engine, _SqlitePeek] = weakref.WeakKeyDictionary()
+
+
+def peek(
+    sessions: sessionmaker[Session], stmt: Any, params: Mapping[str, Any] | None = None
+) -> list[Row]:
+    """The rows of the read-only `stmt`, read outside any transaction (see the module's notes).
+
+    On a file SQLite database: a read-only connection of this thread (no BEGIN IMMEDIATE, no
+    session). Elsewhere (PostgreSQL, an in-memory database): a plain connection of the engine.
+    """
+    engine = sessions.kw.get("bind")
+    if isinstance(engine, Engine) and engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            peeker = _PEEKS.get(engine)
+            if peeker is None:
+                peeker = _PEEKS[engine] = _SqlitePeek(engine)
+                event.listen(engine, "engine_disposed", peeker.close)
+            rows = peeker.rows(stmt, params or {})
+            if rows is not None:
+                return rows
+    with sessions() as session:
+        return [tuple(r) for r in session.execute(stmt, dict(params or {})).all()]
