@@ -366,8 +366,10 @@ def test_killed_database_connections_mid_transaction_lose_nothing(
         while time.monotonic() < (stop_at or deadline):
             states = conn.execute(
                 text(
-                    "SELECT backend_type, state FROM pg_stat_activity WHERE datname = :db "
-                    "AND pid <> pg_backend_pid() AND pg_terminate_backend(pid)"
+                    # Materialized first, so this connection is never a candidate.
+                    "WITH others AS MATERIALIZED (SELECT pid, backend_type, state "
+                    "FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()) "
+                    "SELECT backend_type, state FROM others WHERE pg_terminate_backend(pid)"
                 ),
                 {"db": dbname},
             ).all()
