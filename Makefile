@@ -25,8 +25,14 @@ services:
 golden: venv  # regenerate the demo's golden packet and weekly summary (docs/reports.md)
 	$(PY) -m tests.golden.regenerate
 
+# Two pytest-xdist workers: the end-to-end tests mostly wait on real processes, so two run side by
+# side on two cores; each worker has its own Redis db and PostgreSQL database (tests/conftest.py).
+# --maxschedchunk 1 hands out one test at a time, so the long e2e tests (put first under xdist by
+# tests/conftest.py) are shared between the workers. `make test TEST_WORKERS=0`: one process.
+TEST_WORKERS ?= 2
+
 test: venv services
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
 test-fast: venv
 	TOCSIN_SKIP_POSTGRES=1 TOCSIN_SKIP_REDIS=1 TOCSIN_SKIP_BROWSER=1 $(PY) -m pytest -q -m 'not e2e' $(PYTEST_ARGS)

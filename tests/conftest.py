@@ -4,14 +4,25 @@ PostgreSQL: each test session creates its own throwaway database on the server n
 TOCSIN_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) and drops it at the end,
 so runs never see each other's rows. TOCSIN_SKIP_POSTGRES=1 skips the PostgreSQL variants (with a
 reason); otherwise an unreachable server is an error, not a silent skip.
+
+Redis: the tests flush the database named by TOCSIN_TEST_REDIS_URL (default db 15). Under
+pytest-xdist (`make test` runs two workers) worker gwK uses that database plus K (or minus K when
+that would pass db 15), so two workers never flush each other's broker: with the default, gw0 uses
+db 15 and gw1 db 14. Each worker also has its own PostgreSQL database (above), tmp_path and ports.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -20,7 +31,30 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.storage.db import make_engine, make_sessionmaker, upgrade
 
 PG_SERVER = os.environ.get("TOCSIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TOCSIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_DATABASES = 16  # Redis's default `databases`
+
+
+def worker_redis_url(base: str, worker: str | None) -> str:
+    """The Redis URL of xdist worker `worker` ("gw0", "gw1"...; None outside xdist): the base
+    URL's database shifted by the worker's number, so each worker flushes only its own."""
+    if not worker:
+        return base
+    k = int(worker.removeprefix("gw"))
+    parts = urlsplit(base)
+    path = parts.path.strip("/")
+    db = int(path) if path else 0
+    shifted = db + k if db + k < REDIS_DATABASES else db - k
+    if not 0 <= shifted < REDIS_DATABASES:
+        raise pytest.UsageError(
+            f"TOCSIN_TEST_REDIS_URL={base}: no Redis database left for xdist worker {worker}"
+        )
+    return urlunsplit(parts._replace(path=f"/{shifted}"))
+
+
+REDIS_URL = worker_redis_url(
+    os.environ.get("TOCSIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+    os.environ.get("PYTEST_XDIST_WORKER"),
+)
 
 
 def _pg_admin_conn():  # type: ignore[no-untyped-def]
@@ -126,3 +160,62 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the end-to-end tests (the longest, mostly waiting on real processes)
+    go first, so the scheduler's first round hands them out in turn to both workers instead of
+    leaving them to one at the end. Otherwise the order is left as collected."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("e2e") is None)  # stable
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What `tocsin demo --out OUT` printed and wrote; read-only for the tests that share it."""
+
+    out: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run_demo(out: Path) -> DemoRun:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tocsin.cli", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=out.parent,
+        timeout=600,
+        check=False,
+    )
+    return DemoRun(out, proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """One `tocsin demo` (the shipped scenario's replay, packet and weekly summary) for the
+    session, shared by the tests that only read its output: its story (tests/core/test_replay.py),
+    its golden files (tests/golden) and the incidents a live worker must match
+    (tests/e2e/test_replay_equals_live.py). Under pytest-xdist the workers share it too: the
+    first one runs it under a file lock in the run's common temporary directory, the other reads
+    what it recorded. Tests must not write into `out`."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        root = tmp_path_factory.mktemp("demo-run")
+        return _run_demo(root / "demo")
+    root = tmp_path_factory.getbasetemp().parent / "demo-run"  # this run's, common to workers
+    root.mkdir(exist_ok=True)
+    record = root / "run.json"
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.exists():
+            run = _run_demo(root / "demo")
+            record.write_text(
+                json.dumps(
+                    {"returncode": run.returncode, "stdout": run.stdout, "stderr": run.stderr}
+                ),
+                encoding="utf-8",
+            )
+    saved = json.loads(record.read_text(encoding="utf-8"))
+    return DemoRun(root / "demo", saved["returncode"], saved["stdout"], saved["stderr"])

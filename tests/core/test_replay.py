@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.conftest import DemoRun
+
 START = datetime(2026, 9, 7, tzinfo=UTC)  # a Monday
 
 
@@ -138,9 +140,10 @@ def test_replay_of_calm_data_opens_nothing(tmp_path: Path) -> None:
     assert all(n["role"] == "report" and n["recipient"] == "leadership" for n in notes), notes
 
 
-def test_demo_tells_the_story_and_writes_the_packet(tmp_path: Path) -> None:
-    """`tocsin demo` prints a few readable lines with the packet's path, and the packet exists."""
-    proc = tocsin("demo", "--out", str(tmp_path / "demo"), cwd=tmp_path)
+def test_demo_tells_the_story_and_writes_the_packet(demo_run: DemoRun) -> None:
+    """`tocsin demo` prints a few readable lines with the packet's path, and the packet exists.
+    (The session's one `tocsin demo` subprocess, shared with the golden tests: tests/conftest.py.)"""
+    proc = demo_run
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("Replayed 2,084 mentions of lumio")

@@ -355,20 +355,35 @@ def test_killed_database_connections_mid_transaction_lose_nothing(
     wait_for(lambda: INGEST_RECEIVED.search(stack.log("worker")), 120, "ingest to start")
     dbname = stack.engine.url.database
     killed = 0
+    mid_transaction = 0
     stack.engine.dispose()  # the test's own pooled connections are not the target
     with stack.engine.connect() as conn:
-        for _ in range(30):  # three seconds of every other connection being terminated
-            killed += len(
-                conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :db AND pid <> pg_backend_pid()"
-                    ),
-                    {"db": dbname},
-                ).all()
-            )
+        # Every other connection is terminated every 0.1 s until one was killed inside a
+        # transaction (the worker's ingest: on a busy machine it may reach the database seconds
+        # after the task is received), then for one second more. Bounded.
+        deadline = time.monotonic() + 120
+        stop_at: float | None = None
+        while time.monotonic() < (stop_at or deadline):
+            states = conn.execute(
+                text(
+                    # Materialized first, so this connection is never a candidate.
+                    "WITH others AS MATERIALIZED (SELECT pid, backend_type, state "
+                    "FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()) "
+                    "SELECT backend_type, state FROM others WHERE pg_terminate_backend(pid)"
+                ),
+                {"db": dbname},
+            ).all()
             conn.commit()
+            killed += len(states)
+            mid_transaction += sum(
+                1
+                for kind, state in states
+                if kind == "client backend" and state in ("active", "idle in transaction")
+            )
+            if mid_transaction and stop_at is None:
+                stop_at = time.monotonic() + 1
             time.sleep(0.1)
+    assert mid_transaction >= 1, "no connection was ever killed inside a transaction"
     assert stack.mentions() in (0, n)
     stack.poll(sid)
     wait_for(

@@ -8,7 +8,6 @@ Regenerate the golden files with `python -m tests.golden.regenerate` after a del
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -16,13 +15,15 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.golden.regenerate import HERE, PACKET, WEEKLY, goldens, run_demo
+from tests.conftest import DemoRun
+from tests.golden.regenerate import HERE, PACKET, WEEKLY, goldens
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    out = tmp_path_factory.mktemp("golden") / "demo"
-    yield out, run_demo(out)
+@pytest.fixture
+def demo(demo_run: DemoRun) -> tuple[Path, str]:
+    """The session's one `tocsin demo` run (tests/conftest.py), read only."""
+    assert demo_run.returncode == 0, demo_run.stderr
+    return demo_run.out, demo_run.stdout
 
 
 def test_demo_prints_the_packet_its_pdf_and_the_weekly_summary(demo: tuple[Path, str]) -> None:
