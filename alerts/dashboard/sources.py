@@ -5,33 +5,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.dashboard.common import Deps, Principal, Role, age, render, when
 from worker.config import Config
-from worker.storage.models import Source, SourceBudget
+from worker.sources.status import sources_with_budgets
 
 
 def source_view(session: Session, config: Config, now: Any) -> list[dict[str, Any]]:
     """One row per enabled source (the same reading as `tocsin sources`)."""
-    from worker.sources import CONNECTORS
-    from worker.sources.base import Query
-    from worker.sources.settings import context_for
-
     tz = config.timezone
-    budgets = {b.key: b for b in session.scalars(select(SourceBudget))}
     rows = []
-    for s in session.scalars(
-        select(Source).where(Source.enabled.is_(True)).order_by(Source.topic, Source.id)
-    ):
-        budget_of = getattr(CONNECTORS.get(s.platform), "budget", None)
-        b = None
-        if budget_of is not None:
-            key = budget_of(
-                Query(s.topic, s.platform, s.query), context_for(config, s.platform)
-            ).key
-            b = budgets.get(key)
+    for s, b in sources_with_budgets(session, config):
         rows.append(
             {
                 "topic": s.topic,

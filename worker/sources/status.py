@@ -11,8 +11,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def source_rows(session: Any, config: Any) -> list[dict[str, Any]]:
-    """One row per enabled source: health, last success, next poll, remaining budget."""
+def sources_with_budgets(session: Any, config: Any) -> list[tuple[Any, Any]]:
+    """Each enabled source (ORM row, by topic then id) with its rate-limit budget row, if any."""
     from sqlalchemy import select
 
     from worker.sources import CONNECTORS
@@ -20,8 +20,8 @@ def source_rows(session: Any, config: Any) -> list[dict[str, Any]]:
     from worker.sources.settings import context_for
     from worker.storage.models import Source, SourceBudget
 
-    rows = []
     budgets = {b.key: b for b in session.scalars(select(SourceBudget))}
+    pairs = []
     for s in session.scalars(
         select(Source).where(Source.enabled.is_(True)).order_by(Source.topic, Source.id)
     ):
@@ -32,21 +32,27 @@ def source_rows(session: Any, config: Any) -> list[dict[str, Any]]:
                 Query(s.topic, s.platform, s.query), context_for(config, s.platform)
             ).key
             b = budgets.get(key)
-        rows.append(
-            {
-                "topic": s.topic,
-                "platform": s.platform,
-                "query": s.query,
-                "health": s.health,
-                "healthy": s.healthy,
-                "last_success": _iso(s.last_success_at),
-                "next_poll": _iso(s.next_poll_at),
-                "budget_remaining": b.remaining if b else None,
-                "budget_reset": _iso(b.blocked_until or b.reset_at) if b else None,
-                "detail": s.last_error or "",
-            }
-        )
-    return rows
+        pairs.append((s, b))
+    return pairs
 
 
-__all__ = ["source_rows"]
+def source_rows(session: Any, config: Any) -> list[dict[str, Any]]:
+    """One row per enabled source: health, last success, next poll, remaining budget."""
+    return [
+        {
+            "topic": s.topic,
+            "platform": s.platform,
+            "query": s.query,
+            "health": s.health,
+            "healthy": s.healthy,
+            "last_success": _iso(s.last_success_at),
+            "next_poll": _iso(s.next_poll_at),
+            "budget_remaining": b.remaining if b else None,
+            "budget_reset": _iso(b.blocked_until or b.reset_at) if b else None,
+            "detail": s.last_error or "",
+        }
+        for s, b in sources_with_budgets(session, config)
+    ]
+
+
+__all__ = ["source_rows", "sources_with_budgets"]
