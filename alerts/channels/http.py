@@ -10,12 +10,12 @@ timeouts and an injectable transport (tests), and one reading of what a status c
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from alerts.channels.base import TransportError
+from worker.sources.http import retry_after as parse_retry_after
 
 #: Connect, read, write and pool timeouts. A send must end well inside the outbox lease (60 s).
 TIMEOUT = httpx.Timeout(10.0)
@@ -28,19 +28,7 @@ def client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
 
 def retry_after(response: httpx.Response, now: datetime | None = None) -> float | None:
     """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date), if any."""
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return parse_retry_after(response.headers.get("retry-after"), now or datetime.now(UTC))
 
 
 def is_permanent(status: int) -> bool:
