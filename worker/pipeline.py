@@ -296,10 +296,12 @@ def evaluate_topic(
         version = session.scalar(select(TopicState.version).where(TopicState.topic == topic))
         buckets, per_platform = load_series(session, topic, now, bucket_seconds)
         volume = load_volume_state(session, topic, buckets, settings) if buckets else None
+        columns, platform_columns = None, None
     else:
         loaded = cache.get(session, topic, now, settings)
         buckets, per_platform, volume = loaded.buckets, loaded.per_platform, loaded.volume
         version = loaded.version
+        columns, platform_columns = loaded.columns, loaded.platform_columns
     if not buckets:
         return []
     window_end = buckets[-1].start + timedelta(seconds=bucket_seconds)
@@ -320,6 +322,8 @@ def evaluate_topic(
         source_health=source_health(session, topic) or None,
         volume=volume,
         tz=config.timezone,
+        columns=columns,
+        platform_columns=platform_columns,
     )
     return store_signals(session, signals)
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from worker.detection import series
 from worker.detection.core import DetectionSettings, volume_values
 from worker.detection.series import VolumeState
+from worker.detection.window import Columns
 from worker.ingest import bucket_start
 from worker.model import Bucket, Mention
 from worker.storage.models import BucketRow, MentionRow, TopicState
@@ -104,6 +105,10 @@ class _Entry:
     recent: dict[tuple[str, str], Mention] = field(default_factory=dict)
     recent_since: datetime | None = None
     recent_version: int = 0
+    #: The series' sums as arrays (`window.Columns`), "" for the total and one per platform,
+    #: from `columns_start` on (brought up to date in `SeriesCache._columns`).
+    columns: dict[str, Columns] = field(default_factory=dict)
+    columns_start: datetime | None = None
 
     @property
     def end(self) -> datetime | None:
@@ -123,6 +128,9 @@ class Loaded:
     #: Bucket rows read from the database for this call (what a test of "a tick costs what is
     #: new" counts).
     rows_read: int
+    #: `buckets` and each platform's series as `window.Columns` (the same figures as arrays).
+    columns: Columns | None = None
+    platform_columns: dict[str, Columns] = field(default_factory=dict)
 
 
 class SeriesCache:
@@ -157,7 +165,9 @@ class SeriesCache:
         if not entry.total:
             return Loaded([], {}, None, entry.version, read)
         volume = self._volume(session, topic, entry, changed_from, settings)
-        return Loaded(entry.total, entry.per, volume, entry.version, read)
+        columns = self._columns(entry, changed_from)
+        platforms = {p: columns[p] for p in entry.per}
+        return Loaded(entry.total, entry.per, volume, entry.version, read, columns[""], platforms)
 
     def recent(
         self,
@@ -352,6 +362,32 @@ class SeriesCache:
             else:
                 entry.pending[(platform, start)] = values
         entry.volume = None
+
+    # --- the columns -----------------------------------------------------------------------
+
+    def _columns(self, entry: _Entry, changed_from: int | None) -> dict[str, Columns]:
+        """Bring `entry.columns` up to date with the lists after `_move`: drop what fell out of
+        the window, keep what did not change (before `changed_from`), work out the rest."""
+        assert entry.start is not None
+        old, old_start = entry.columns, entry.columns_start
+        drop = 0
+        if old_start is None or entry.start < old_start:
+            old = {}
+        else:
+            drop = int((entry.start - old_start).total_seconds()) // entry.bucket_seconds
+        n = len(entry.total)
+        keep = n if changed_from is None else min(n, changed_from)
+        fresh: dict[str, Columns] = {}
+        for name, buckets in (("", entry.total), *entry.per.items()):
+            prev = old.get(name)
+            k = 0 if prev is None else max(0, min(keep, len(prev) - drop))
+            if k:
+                assert prev is not None
+                fresh[name] = prev.part(drop, drop + k).then(Columns.of(buckets[k:]))
+            else:
+                fresh[name] = Columns.of(buckets)
+        entry.columns, entry.columns_start = fresh, entry.start
+        return fresh
 
     # --- the volume state ------------------------------------------------------------------
 
