@@ -258,6 +258,8 @@ def _surprise_at(
     which = np.zeros(len(idx), dtype=np.int64)
     if not len(idx):
         return best, which
+    if len(idx) == 1:
+        return _surprise_one(v, mu, sigma, int(idx[0]), bucket_seconds, s)
     longest = max(_window_buckets(m, bucket_seconds) for m in s.windows_minutes)
     lo = max(0, int(idx[0]) - longest + 1)  # only the stretch the windows reach
     hi = int(idx[-1]) + 1
@@ -280,6 +282,36 @@ def _surprise_at(
         which[better] = w
         best = np.fmax(best, sup)
     return best, which
+
+
+def _surprise_one(
+    v: Array, mu: Array, sigma: Array, i: int, bucket_seconds: int, s: SeriesSettings
+) -> tuple[Array, NDArray[np.int64]]:
+    """`_surprise_at` for the one bucket i (the live case): every window in one pass of each
+    array operation instead of one pass per window. The same operations on the same values,
+    element by element, so the same figures."""
+    ks = [_window_buckets(m, bucket_seconds) for m in s.windows_minutes]
+    longest = max(ks)
+    lo = max(0, i - longest + 1)
+    csum = np.concatenate(([0.0], np.cumsum(v[lo : i + 1])))
+    msum = np.concatenate(([0.0], np.cumsum(mu[lo : i + 1])))
+    full = [w for w, k in enumerate(ks) if i >= k - 1]  # a window needs k buckets
+    sup = np.zeros(len(ks))
+    if full:
+        k = np.array([ks[w] for w in full], dtype=np.float64)
+        j = i - lo
+        back = np.array([j + 1 - ks[w] for w in full], dtype=np.int64)
+        total = csum[j + 1] - csum[back]
+        m = msum[j + 1] - msum[back]
+        r = np.fmax(k / sigma[:1] ** 2, 0.5)
+        got = np.fmin(-_log10_tail(total, r, r / (r + m)), MAX_SURPRISE)
+        if s.min_rise > 1.0:
+            got = np.where(total >= s.min_rise * m, got, 0.0)
+        sup[full] = got
+    # The first most surprising window, as the loop over windows keeps it (0 when none is).
+    w = int(np.argmax(sup))
+    best = max(0.0, float(sup[w]))
+    return np.array([best]), np.array([w if best > 0 else 0], dtype=np.int64)
 
 
 @dataclass
