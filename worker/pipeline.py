@@ -291,7 +291,9 @@ def evaluate_topic(
     """
     bucket_seconds = config.bucket_minutes * 60
     # The buckets are `bucket_minutes` wide whatever a preset says.
-    settings = replace(config.topic(topic).detection_settings(), bucket_seconds=bucket_seconds)
+    settings = config.topic(topic).detection_settings()
+    if settings.bucket_seconds != bucket_seconds:
+        settings = replace(settings, bucket_seconds=bucket_seconds)
     if cache is None:
         version = session.scalar(select(TopicState.version).where(TopicState.topic == topic))
         buckets, per_platform = load_series(session, topic, now, bucket_seconds)

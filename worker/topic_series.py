@@ -23,6 +23,7 @@ used first out), so a worker that sees thousands of topics keeps a bounded memor
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -77,6 +78,14 @@ def _add(a: Values, b: Values, sign: int = 1) -> Values:
     return tuple(x + sign * y for x, y in zip(a, b, strict=True))
 
 
+def _order(m: Mention) -> tuple[datetime, str, str]:
+    return (m.created_at, m.platform, m.id)
+
+
+def _created(m: Mention) -> datetime:
+    return m.created_at
+
+
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -105,6 +114,8 @@ class _Entry:
     recent: dict[tuple[str, str], Mention] = field(default_factory=dict)
     recent_since: datetime | None = None
     recent_version: int = 0
+    #: `recent`'s mentions by (created_at, platform, id), oldest first (None: to be sorted).
+    recent_order: list[Mention] | None = None
     #: The series' sums as arrays (`window.Columns`), "" for the total and one per platform,
     #: from `columns_start` on (brought up to date in `SeriesCache._columns`).
     columns: dict[str, Columns] = field(default_factory=dict)
@@ -189,7 +200,7 @@ class SeriesCache:
             return recent_mentions(session, topic, since, until, limit)
         if entry.recent_since is None or since < entry.recent_since:
             rows = session.execute(_RECENT_ALL, {"topic": topic, "since": since}).all()
-            entry.recent = {}
+            entry.recent, entry.recent_order = {}, None
         elif version != entry.recent_version:
             rows = session.execute(
                 _RECENT_NEW, {"topic": topic, "since": since, "seq": entry.recent_version}
@@ -199,11 +210,17 @@ class SeriesCache:
         for row in rows:
             entry.recent[(row.platform, row.external_id)] = mention_from_row(row)
         entry.recent_since, entry.recent_version = since, version
-        for key in [k for k, m in entry.recent.items() if m.created_at < since]:
-            del entry.recent[key]
-        window = [m for m in entry.recent.values() if m.created_at < until]
-        window.sort(key=lambda m: (m.created_at, m.platform, m.id), reverse=True)
-        return window[:limit]
+        # The same mentions in order (oldest first), sorted again only when some were read.
+        if rows or entry.recent_order is None:
+            entry.recent_order = sorted(entry.recent.values(), key=_order)
+        order = entry.recent_order
+        gone = bisect_left(order, since, key=_created)
+        if gone:
+            for m in order[:gone]:
+                del entry.recent[(m.platform, m.id)]
+            del order[:gone]
+        end = bisect_left(order, until, key=_created)
+        return order[max(0, end - limit) : end][::-1]
 
     # --- reading ---------------------------------------------------------------------------
 
