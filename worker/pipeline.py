@@ -291,15 +291,19 @@ def evaluate_topic(
     """
     bucket_seconds = config.bucket_minutes * 60
     # The buckets are `bucket_minutes` wide whatever a preset says.
-    settings = replace(config.topic(topic).detection_settings(), bucket_seconds=bucket_seconds)
+    settings = config.topic(topic).detection_settings()
+    if settings.bucket_seconds != bucket_seconds:
+        settings = replace(settings, bucket_seconds=bucket_seconds)
     if cache is None:
         version = session.scalar(select(TopicState.version).where(TopicState.topic == topic))
         buckets, per_platform = load_series(session, topic, now, bucket_seconds)
         volume = load_volume_state(session, topic, buckets, settings) if buckets else None
+        columns, platform_columns = None, None
     else:
         loaded = cache.get(session, topic, now, settings)
         buckets, per_platform, volume = loaded.buckets, loaded.per_platform, loaded.volume
         version = loaded.version
+        columns, platform_columns = loaded.columns, loaded.platform_columns
     if not buckets:
         return []
     window_end = buckets[-1].start + timedelta(seconds=bucket_seconds)
@@ -320,6 +324,8 @@ def evaluate_topic(
         source_health=source_health(session, topic) or None,
         volume=volume,
         tz=config.timezone,
+        columns=columns,
+        platform_columns=platform_columns,
     )
     return store_signals(session, signals)
 

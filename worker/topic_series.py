@@ -23,6 +23,7 @@ used first out), so a worker that sees thousands of topics keeps a bounded memor
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from worker.detection import series
 from worker.detection.core import DetectionSettings, volume_values
 from worker.detection.series import VolumeState
+from worker.detection.window import Columns
 from worker.ingest import bucket_start
 from worker.model import Bucket, Mention
 from worker.storage.models import BucketRow, MentionRow, TopicState
@@ -76,6 +78,14 @@ def _add(a: Values, b: Values, sign: int = 1) -> Values:
     return tuple(x + sign * y for x, y in zip(a, b, strict=True))
 
 
+def _order(m: Mention) -> tuple[datetime, str, str]:
+    return (m.created_at, m.platform, m.id)
+
+
+def _created(m: Mention) -> datetime:
+    return m.created_at
+
+
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -104,6 +114,12 @@ class _Entry:
     recent: dict[tuple[str, str], Mention] = field(default_factory=dict)
     recent_since: datetime | None = None
     recent_version: int = 0
+    #: `recent`'s mentions by (created_at, platform, id), oldest first (None: to be sorted).
+    recent_order: list[Mention] | None = None
+    #: The series' sums as arrays (`window.Columns`), "" for the total and one per platform,
+    #: from `columns_start` on (brought up to date in `SeriesCache._columns`).
+    columns: dict[str, Columns] = field(default_factory=dict)
+    columns_start: datetime | None = None
 
     @property
     def end(self) -> datetime | None:
@@ -123,6 +139,9 @@ class Loaded:
     #: Bucket rows read from the database for this call (what a test of "a tick costs what is
     #: new" counts).
     rows_read: int
+    #: `buckets` and each platform's series as `window.Columns` (the same figures as arrays).
+    columns: Columns | None = None
+    platform_columns: dict[str, Columns] = field(default_factory=dict)
 
 
 class SeriesCache:
@@ -157,7 +176,9 @@ class SeriesCache:
         if not entry.total:
             return Loaded([], {}, None, entry.version, read)
         volume = self._volume(session, topic, entry, changed_from, settings)
-        return Loaded(entry.total, entry.per, volume, entry.version, read)
+        columns = self._columns(entry, changed_from)
+        platforms = {p: columns[p] for p in entry.per}
+        return Loaded(entry.total, entry.per, volume, entry.version, read, columns[""], platforms)
 
     def recent(
         self,
@@ -179,7 +200,7 @@ class SeriesCache:
             return recent_mentions(session, topic, since, until, limit)
         if entry.recent_since is None or since < entry.recent_since:
             rows = session.execute(_RECENT_ALL, {"topic": topic, "since": since}).all()
-            entry.recent = {}
+            entry.recent, entry.recent_order = {}, None
         elif version != entry.recent_version:
             rows = session.execute(
                 _RECENT_NEW, {"topic": topic, "since": since, "seq": entry.recent_version}
@@ -189,11 +210,17 @@ class SeriesCache:
         for row in rows:
             entry.recent[(row.platform, row.external_id)] = mention_from_row(row)
         entry.recent_since, entry.recent_version = since, version
-        for key in [k for k, m in entry.recent.items() if m.created_at < since]:
-            del entry.recent[key]
-        window = [m for m in entry.recent.values() if m.created_at < until]
-        window.sort(key=lambda m: (m.created_at, m.platform, m.id), reverse=True)
-        return window[:limit]
+        # The same mentions in order (oldest first), sorted again only when some were read.
+        if rows or entry.recent_order is None:
+            entry.recent_order = sorted(entry.recent.values(), key=_order)
+        order = entry.recent_order
+        gone = bisect_left(order, since, key=_created)
+        if gone:
+            for m in order[:gone]:
+                del entry.recent[(m.platform, m.id)]
+            del order[:gone]
+        end = bisect_left(order, until, key=_created)
+        return order[max(0, end - limit) : end][::-1]
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -352,6 +379,32 @@ class SeriesCache:
             else:
                 entry.pending[(platform, start)] = values
         entry.volume = None
+
+    # --- the columns -----------------------------------------------------------------------
+
+    def _columns(self, entry: _Entry, changed_from: int | None) -> dict[str, Columns]:
+        """Bring `entry.columns` up to date with the lists after `_move`: drop what fell out of
+        the window, keep what did not change (before `changed_from`), work out the rest."""
+        assert entry.start is not None
+        old, old_start = entry.columns, entry.columns_start
+        drop = 0
+        if old_start is None or entry.start < old_start:
+            old = {}
+        else:
+            drop = int((entry.start - old_start).total_seconds()) // entry.bucket_seconds
+        n = len(entry.total)
+        keep = n if changed_from is None else min(n, changed_from)
+        fresh: dict[str, Columns] = {}
+        for name, buckets in (("", entry.total), *entry.per.items()):
+            prev = old.get(name)
+            k = 0 if prev is None else max(0, min(keep, len(prev) - drop))
+            if k:
+                assert prev is not None
+                fresh[name] = prev.part(drop, drop + k).then(Columns.of(buckets[k:]))
+            else:
+                fresh[name] = Columns.of(buckets)
+        entry.columns, entry.columns_start = fresh, entry.start
+        return fresh
 
     # --- the volume state ------------------------------------------------------------------
 

@@ -62,7 +62,13 @@ def store_version(
     )
     if last_event is None:
         return None
-    previous = latest_version(session, incident_id)
+    # The latest version's bookkeeping only (its content, the whole packet, is not needed here).
+    previous = session.execute(
+        select(PacketVersion.version, PacketVersion.last_event_id, PacketVersion.generated_at)
+        .where(PacketVersion.incident_id == incident_id)
+        .order_by(PacketVersion.version.desc())
+        .limit(1)
+    ).first()
     if previous is not None:
         if previous.last_event_id >= last_event:
             return None

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.config import default_config
 from worker.detection import series
 from worker.detection.core import settings_for, volume_state
+from worker.detection.window import Columns
 from worker.ingest import ingest_page
 from worker.model import Mention
 from worker.pipeline import evaluate_topic, load_series, recent_mentions
 from worker.storage.db import make_engine, make_sessionmaker, upgrade
-from worker.topic_series import SeriesCache
+from worker.topic_series import Loaded, SeriesCache
 
 T0 = datetime(2026, 5, 4, tzinfo=UTC)
 STEP = 300
@@ -104,8 +105,18 @@ def test_kept_series_equals_a_fresh_load_after_late_mentions(tmp_path_factory, p
             assert got.per_platform == per
             assert got.volume is not None
             assert _same_state(got.volume, state)
+            _assert_columns(got)
     finally:
         engine.dispose()
+
+
+def _assert_columns(got: Loaded) -> None:
+    """The kept sums (`window.Columns`) equal the ones built afresh from the kept series."""
+    assert got.columns is not None
+    assert np.array_equal(got.columns.data, Columns.of(got.buckets).data)
+    assert sorted(got.platform_columns) == sorted(got.per_platform)
+    for platform, plat in got.per_platform.items():
+        assert np.array_equal(got.platform_columns[platform].data, Columns.of(plat).data)
 
 
 def _fresh_window(session: Session, now: datetime, history: timedelta):  # type: ignore[no-untyped-def]
@@ -149,6 +160,7 @@ def test_a_tick_reads_only_what_changed(db_url: str) -> None:
             with sessions.begin() as s:
                 loaded = cache.get(s, "acme", now, _settings())
                 reads.append(loaded.rows_read)
+                _assert_columns(loaded)  # the window slid by one bucket and a late one changed
                 evaluate_topic(s, config, "acme", now, cache=cache)
         # Two buckets written per tick (the new one and the late one): at most two rows read.
         assert max(reads) <= 2, reads

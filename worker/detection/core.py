@@ -42,7 +42,7 @@ from worker.detection.settings import (
 from worker.detection.silence import WATCH_KINDS
 from worker.detection.spread import NEWS_PLATFORMS
 from worker.detection.volume import volume_state, volume_values
-from worker.detection.window import Window, is_negative, voices
+from worker.detection.window import Columns, Window, is_negative, voices
 from worker.model import Bucket, Mention, Signal
 
 __all__ = [
@@ -71,6 +71,8 @@ def evaluate(
     source_health: Mapping[str, bool] | None = None,
     volume: series.VolumeState | None = None,
     tz: str = "UTC",
+    columns: Columns | None = None,
+    platform_columns: Mapping[str, Columns] | None = None,
 ) -> list[Signal]:
     """Judge the latest window of `buckets` (ascending, contiguous, completed) and return signals.
 
@@ -78,15 +80,17 @@ def evaluate(
     followers weigh the negative and crisis-word counts). `tz` is the zone the explanations
     quote times in (`[tocsin] timezone`); it changes no decision. `volume` is the volume
     detector's state for the same buckets (the pipeline keeps it); without it the whole history
-    is worked out here, which is exact but costs a pass over the buckets.
+    is worked out here, which is exact but costs a pass over the buckets. `columns` and
+    `platform_columns` are the same buckets' sums as arrays (`window.Columns`, the pipeline keeps
+    them too); they change no figure, only what it costs to sum a week.
     """
-    w = Window.of(topic, buckets, settings, recent_mentions, tz)
+    w = Window.of(topic, buckets, settings, recent_mentions, tz, columns)
     if w is None:
         return []
     vol, ratio = volume_detector.detect(w, volume)
     found = [x for x in (vol, negative.detect(w, ratio), reach.detect(w)) if x is not None]
     words = crisis_terms.measure(w)
-    rising = spread.rising_platforms(per_platform, w.n, settings)
+    rising = spread.rising_platforms(per_platform, w.n, settings, platform_columns)
     notes = []
     if words.rose:
         notes.append(crisis_terms.note(words))
@@ -103,5 +107,5 @@ def evaluate(
     signals = severity.amplify(found, notes, negative_story)
     if words.rose and not any(x.kind in severity.RAISED for x in signals):
         signals.append(crisis_terms.signal(w, words, rising))
-    signals += silence.detect(w, per_platform, source_health)
+    signals += silence.detect(w, per_platform, source_health, platform_columns)
     return signals

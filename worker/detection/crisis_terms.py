@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from worker.detection import explain
-from worker.detection.window import Baseline, Voices, Window, baseline, tail, top, voices
+from worker.detection.window import Baseline, Voices, Window, tail, top, voices
 from worker.model import Evidence, Mention, Signal
 
 
@@ -49,7 +49,7 @@ class CrisisWords:
 def measure(w: Window) -> CrisisWords:
     s = w.settings
     hits = sum(b.crisis_terms for b in w.buckets[-w.n :])
-    usual = baseline(w.buckets, w.n, "crisis", s)
+    usual = w.baseline("crisis")
     p = tail(hits, usual.expected, usual.spread)
     raw = w.warmed_up and hits >= s.min_crisis_terms and p <= s.alpha
     if not raw:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from worker.detection import explain
 from worker.detection.severity import severity
-from worker.detection.window import Window, baseline, is_negative, tail, top, voices
+from worker.detection.window import Window, is_negative, tail, top, voices
 from worker.model import Evidence, Signal
 
 
@@ -22,7 +22,7 @@ def detect(w: Window, volume_ratio: float) -> Signal | None:
         return None
     who = voices(w.mentions, is_negative)
     weighed = who.weigh(w.negative)
-    usual = baseline(w.buckets, w.n, "negative", s)
+    usual = w.baseline("negative")
     expected = max(usual.expected, s.min_expected / 2)
     p = tail(weighed, expected, usual.spread)
     if weighed < s.min_negative or p > s.alpha or not w.negative_story:

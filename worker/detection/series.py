@@ -87,6 +87,14 @@ class SeriesResult:
     alert: NDArray[np.int64]
 
 
+def _median(x: Array) -> float:
+    """`np.median` of a short array without its dispatch (the same float: the middle value, or
+    the two middle values' sum halved, as `np.mean` of two values computes it)."""
+    vals = sorted(x.tolist())
+    m = len(vals) // 2
+    return vals[m] if len(vals) % 2 else (vals[m - 1] + vals[m]) / 2
+
+
 def _lagged_median(v: Array, lags: list[int], idx: NDArray[np.int64]) -> Array:
     """For each i in idx, the median of v[i - lag] over the lags that exist (NaN where none do)."""
     if len(idx) <= 8:  # the live case, one new bucket: skip nanmedian's masked-array path
@@ -97,7 +105,7 @@ def _lagged_median(v: Array, lags: list[int], idx: NDArray[np.int64]) -> Array:
             src = i - lag_arr
             src = src[src >= 0]
             if len(src):
-                small[j] = float(np.median(v[src]))
+                small[j] = _median(v[src])
         return small
     stack = np.full((len(lags), len(idx)), np.nan)
     for row, lag in enumerate(lags):
@@ -126,7 +134,7 @@ def _kind_median(
         for j in range(len(idx)):
             pick = src[good[:, j], j]
             if len(pick):
-                out[j] = float(np.median(v[pick]))
+                out[j] = _median(v[pick])
         return out
     # The median of each column's kept values: sort with the others last (NaN sorts last).
     stack = np.sort(np.where(good, v[src], np.nan), axis=0)
@@ -250,6 +258,8 @@ def _surprise_at(
     which = np.zeros(len(idx), dtype=np.int64)
     if not len(idx):
         return best, which
+    if len(idx) == 1:
+        return _surprise_one(v, mu, sigma, int(idx[0]), bucket_seconds, s)
     longest = max(_window_buckets(m, bucket_seconds) for m in s.windows_minutes)
     lo = max(0, int(idx[0]) - longest + 1)  # only the stretch the windows reach
     hi = int(idx[-1]) + 1
@@ -274,6 +284,36 @@ def _surprise_at(
     return best, which
 
 
+def _surprise_one(
+    v: Array, mu: Array, sigma: Array, i: int, bucket_seconds: int, s: SeriesSettings
+) -> tuple[Array, NDArray[np.int64]]:
+    """`_surprise_at` for the one bucket i (the live case): every window in one pass of each
+    array operation instead of one pass per window. The same operations on the same values,
+    element by element, so the same figures."""
+    ks = [_window_buckets(m, bucket_seconds) for m in s.windows_minutes]
+    longest = max(ks)
+    lo = max(0, i - longest + 1)
+    csum = np.concatenate(([0.0], np.cumsum(v[lo : i + 1])))
+    msum = np.concatenate(([0.0], np.cumsum(mu[lo : i + 1])))
+    full = [w for w, k in enumerate(ks) if i >= k - 1]  # a window needs k buckets
+    sup = np.zeros(len(ks))
+    if full:
+        k = np.array([ks[w] for w in full], dtype=np.float64)
+        j = i - lo
+        back = np.array([j + 1 - ks[w] for w in full], dtype=np.int64)
+        total = csum[j + 1] - csum[back]
+        m = msum[j + 1] - msum[back]
+        r = np.fmax(k / sigma[:1] ** 2, 0.5)
+        got = np.fmin(-_log10_tail(total, r, r / (r + m)), MAX_SURPRISE)
+        if s.min_rise > 1.0:
+            got = np.where(total >= s.min_rise * m, got, 0.0)
+        sup[full] = got
+    # The first most surprising window, as the loop over windows keeps it (0 when none is).
+    w = int(np.argmax(sup))
+    best = max(0.0, float(sup[w]))
+    return np.array([best]), np.array([w if best > 0 else 0], dtype=np.int64)
+
+
 @dataclass
 class VolumeState:
     """A topic's count series with what was already worked out for each bucket (NaN: not yet).
@@ -290,6 +330,9 @@ class VolumeState:
     phase: int = 0
     #: Start of the first bucket, epoch seconds (weekday of each bucket).
     epoch0: float = 0.0
+    #: (bucket, index of its most surprising window) when `fill` worked out that one bucket
+    #: alone, so `judge` need not work it out again (None: not known).
+    which: tuple[int, int] | None = None
 
     @classmethod
     def fresh(
@@ -336,6 +379,8 @@ def _fill(state: VolumeState, s: SeriesSettings) -> tuple[NDArray[np.int64], dic
         )
         state.surprise[todo] = sup
         which = {int(todo[-1]): int(best[-1])}
+        # Only for one bucket alone: `judge` works it out for [i] alone, so this is the same.
+        state.which = (int(todo[0]), int(best[0])) if len(todo) == 1 else None
     return np.union1d(todo_mu, todo).astype(np.int64), which
 
 
@@ -424,6 +469,8 @@ def judge(state: VolumeState, s: SeriesSettings = DEFAULT) -> tuple[Judgement, N
     per_day = _per_day(state.bucket_seconds)
     if i in known:
         w = known[i]
+    elif state.which is not None and state.which[0] == i:
+        w = state.which[1]
     else:  # already stored: which window was the most surprising?
         idx = np.array([i], dtype=np.int64)
         w = int(

@@ -4,6 +4,7 @@ built-in crisis vocabulary (English and French)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 
 from worker.detection import series
 
@@ -89,9 +90,10 @@ class DetectionSettings:
     def all_crisis_terms(self) -> tuple[str, ...]:
         return self.crisis_terms + self.extra_crisis_terms
 
-    @property
+    @cached_property
     def series_settings(self) -> series.SeriesSettings:
-        """The volume detector's settings (everything else as measured on NAB)."""
+        """The volume detector's settings (everything else as measured on NAB); worked out once
+        per settings object (every evaluation reads them several times)."""
         return replace(
             series.DEFAULT,
             memory_days=self.memory_days,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from worker.detection import explain
-from worker.detection.window import Baseline, Window, baseline
+from worker.detection.window import Baseline, Columns, Window, baseline
 from worker.model import Bucket, Evidence, Signal
 
 #: Signal kinds that describe the watch itself rather than a crisis: they never open an incident.
@@ -22,7 +22,9 @@ def detect(
     w: Window,
     per_platform: Mapping[str, Sequence[Bucket]] | None,
     source_health: Mapping[str, bool] | None,
+    columns: Mapping[str, Columns] | None = None,
 ) -> list[Signal]:
+    """`columns`: each platform's `Columns`, when the caller keeps them (same figures)."""
     if not w.warmed_up:
         return []
     s, n = w.settings, w.n
@@ -35,11 +37,11 @@ def detect(
     for platform, plat in sorted(series_by.items()):
         if len(plat) < n + 1:
             if health.get(platform) is False and sum(b.count for b in w.buckets[-n:]) == 0:
-                quiet["source_down"].append((platform, baseline(w.buckets, n, "count", s)))
+                quiet["source_down"].append((platform, w.baseline("count")))
             continue
         if sum(b.count for b in plat[-n:]):
             continue
-        usual = baseline(plat, n, "count", s)
+        usual = baseline(plat, n, "count", s, (columns or {}).get(platform))
         if usual.low < s.silence_min_expected:
             continue
         kind = "source_down" if health.get(platform) is False else "silence"
