@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, distinct, func, select
+from sqlalchemy import Integer, Table, bindparam, case, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
@@ -64,6 +64,17 @@ def normalise(mention: Mention, topic: str | None = None) -> Mention:
 
 
 @functools.lru_cache(maxsize=256)
+def _topic_name(topic: str) -> str:
+    """The topic as `worker.normalize` stores it (raises `Unstorable` as it would)."""
+    from worker.normalize import TOPIC_MAX, Unstorable, clean_text
+
+    name = clean_text(str(topic))
+    if not name or len(name) > TOPIC_MAX:
+        raise Unstorable(f"'topic' must be 1–{TOPIC_MAX} characters")
+    return name
+
+
+@functools.lru_cache(maxsize=256)
 def _crisis_pattern(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     """One compiled pattern per set of terms (every page of a topic uses the same)."""
     words = sorted({t.strip().lower() for t in terms if t.strip()}, key=len, reverse=True)
@@ -82,26 +93,37 @@ def store_mentions(
     topic: str | None = None,
     crisis_terms: Sequence[str] = (),
     versions: Mapping[str, int] | None = None,
+    normalised: bool = False,
 ) -> tuple[int, int, set[tuple[str, str, datetime]]]:
     """Steps 1–3. Returns (received, stored, {(topic, platform, created_at)} of new rows).
 
     `versions` (topic → data version of this ingest) stamps each row's `seq`, so an evaluation
-    reads only the mentions written since its last look (`worker.topic_series`)."""
+    reads only the mentions written since its last look (`worker.topic_series`). `normalised`:
+    the caller already ran `worker.normalize` over the mentions with this `topic` (the edge
+    normaliser is idempotent, so a second pass would change nothing and cost a fifth of it)."""
+    from worker.normalize import clean_json
     from worker.text import near_duplicate_key, score_text
 
     pattern = _crisis_pattern(tuple(crisis_terms))
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str]] = set()
+    name = _topic_name(topic) if normalised and topic is not None else None
     for raw in mentions:
-        m = normalise(raw, topic)
-        key = (m.topic or "default", m.platform, m.id)
+        m = raw if normalised else normalise(raw, topic)
+        t = name or m.topic
+        extra = dict(m.extra)
+        if normalised and extra:
+            # The one part of a normalised mention that a second pass changes (a cut dict's
+            # marker is counted again): kept as it was stored when every mention went twice.
+            extra = clean_json(extra)
+        key = (t or "default", m.platform, m.id)
         if key in seen:  # the same id twice in one page: keep the first
             continue
         seen.add(key)
         scored = score_text(m.text, m.lang if m.lang in ("en", "fr") else "auto")
         rows.append(
             {
-                "topic": m.topic,
+                "topic": t,
                 "platform": m.platform,
                 "external_id": m.id,
                 "created_at": m.created_at,
@@ -119,8 +141,8 @@ def store_mentions(
                 "in_reply_to": m.in_reply_to,
                 "dup_key": near_duplicate_key(m.text)[:64],
                 "crisis_terms": len(pattern.findall(m.text)) if pattern else 0,
-                "extra": dict(m.extra),
-                "seq": (versions or {}).get(m.topic or "default", 0),
+                "extra": extra,
+                "seq": (versions or {}).get(t or "default", 0),
             }
         )
     if not rows:
@@ -280,6 +302,75 @@ def bump_version(session: Session, topic: str, latest: datetime | None = None) -
     return int(session.execute(stmt, {"topic": topic, "latest": latest}).scalar_one())
 
 
+_SOURCE = Source.__table__.c
+#: Column-level statements for step 5 (the ORM's get, unit of work and flush cost more than
+#: the three statements themselves on a page of 100 mentions).
+_LOCK_SOURCE = (
+    select(_SOURCE.topic, _SOURCE.platform, _SOURCE.cursor)
+    .where(_SOURCE.id == bindparam("id"))
+    .with_for_update()
+)
+_SOURCE_OK = (
+    update(Source.__table__)
+    .where(_SOURCE.id == bindparam("sid"))
+    .values(
+        healthy=True,
+        last_success_at=bindparam("now", type_=_SOURCE.last_success_at.type),
+        last_error=None,
+        consecutive_failures=0,
+        polls_ok=_SOURCE.polls_ok + 1,
+        mentions_total=_SOURCE.mentions_total + bindparam("stored", type_=Integer),
+    )
+)
+_SOURCE_OK_CURSOR = _SOURCE_OK.values(cursor=bindparam("cursor", type_=_SOURCE.cursor.type))
+_POLL = insert(PollRow.__table__).values(
+    source_id=bindparam("sid"),
+    topic=bindparam("topic"),
+    platform=bindparam("platform"),
+    at=bindparam("now", type_=PollRow.__table__.c.at.type),
+    health="ok",
+    fetched=bindparam("fetched"),
+    new=bindparam("new"),
+)
+
+
+def _record_success(
+    session: Session,
+    source_id: int,
+    now: datetime,
+    received: int,
+    stored: int,
+    expected_cursor: Mapping[str, Any] | None,
+    new_cursor: Mapping[str, Any] | None,
+) -> bool:
+    """Step 5: advance the cursor if it is still the expected one, mark the source healthy and
+    record the poll. Returns whether the cursor moved."""
+    row = session.execute(_LOCK_SOURCE, {"id": source_id}).first()
+    if row is None:
+        raise LookupError(f"source {source_id} does not exist")
+    topic, platform, cursor = row
+    advanced = new_cursor is not None and (
+        expected_cursor is None or cursor == dict(expected_cursor)
+    )
+    params = {"sid": source_id, "now": now, "stored": stored}
+    if advanced:
+        session.execute(_SOURCE_OK_CURSOR, {**params, "cursor": dict(new_cursor or {})})
+    else:
+        session.execute(_SOURCE_OK, params)
+    session.execute(
+        _POLL,
+        {
+            "sid": source_id,
+            "topic": topic,
+            "platform": platform,
+            "now": now,
+            "fetched": received,
+            "new": stored,
+        },
+    )
+    return advanced
+
+
 def ingest_page(
     session: Session,
     mentions: Sequence[Mention],
@@ -291,8 +382,12 @@ def ingest_page(
     expected_cursor: Mapping[str, Any] | None = None,
     new_cursor: Mapping[str, Any] | None = None,
     crisis_terms: Sequence[str] = (),
+    normalised: bool = False,
 ) -> IngestResult:
-    """Steps 1–5 in the caller's transaction. Safe to run twice with the same page."""
+    """Steps 1–5 in the caller's transaction. Safe to run twice with the same page.
+
+    `normalised`: every mention is already `normalize_mention(m, topic)`'s result (the page
+    job normalises at the edge to report refused entries), so step 1 is not run twice."""
     # The page's topics get their new data version first (in name order, so two ingests of
     # the same topics take the row locks in the same order); mentions and buckets carry it.
     latest: dict[str, datetime] = {}
@@ -302,34 +397,18 @@ def ingest_page(
             latest[t] = m.created_at
     versions = {t: bump_version(session, t, latest[t]) for t in sorted(latest)}
     received, stored, touched = store_mentions(
-        session, mentions, now, topic=topic, crisis_terms=crisis_terms, versions=versions
+        session,
+        mentions,
+        now,
+        topic=topic,
+        crisis_terms=crisis_terms,
+        versions=versions,
+        normalised=normalised,
     )
     recount_buckets(session, touched, bucket_seconds, versions)
     advanced = False
     if source_id is not None:
-        source = session.get(Source, source_id, with_for_update=True)
-        if source is None:
-            raise LookupError(f"source {source_id} does not exist")
-        if new_cursor is not None and (
-            expected_cursor is None or source.cursor == dict(expected_cursor)
-        ):
-            source.cursor = dict(new_cursor)
-            advanced = True
-        source.healthy = True
-        source.last_success_at = now
-        source.last_error = None
-        source.consecutive_failures = 0
-        source.polls_ok += 1
-        source.mentions_total += stored
-        session.add(
-            PollRow(
-                source_id=source.id,
-                topic=source.topic,
-                platform=source.platform,
-                at=now,
-                health="ok",
-                fetched=received,
-                new=stored,
-            )
+        advanced = _record_success(
+            session, source_id, now, received, stored, expected_cursor, new_cursor
         )
     return IngestResult(received, stored, received - stored, advanced)

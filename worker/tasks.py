@@ -83,6 +83,7 @@ def ingest_page(
     expected_cursor: dict[str, Any],
 ) -> dict[str, Any]:
     """Store a fetched page and advance the source's cursor, in one transaction."""
+    from sqlalchemy import select
     from sqlalchemy.exc import OperationalError, StatementError
 
     from worker.ingest import ingest_page as ingest
@@ -98,10 +99,12 @@ def ingest_page(
         log.warning("skipped entry", reason=r)
     try:
         with ctx.sessions.begin() as session:
-            source = session.get(Source, source_id)
-            if source is None:
+            name = session.execute(
+                select(Source.__table__.c.topic).where(Source.__table__.c.id == source_id)
+            ).scalar()
+            if name is None:
                 return {"stored": 0}
-            topic = ctx.config.topic(source.topic)
+            topic = ctx.config.topic(name)
             result = ingest(
                 session,
                 mentions,
@@ -112,6 +115,7 @@ def ingest_page(
                 expected_cursor=expected_cursor,
                 new_cursor=parsed.cursor,
                 crisis_terms=topic.detection_settings().all_crisis_terms,
+                normalised=True,  # by `split_storable` above
             )
     except (StatementError, ValueError, OverflowError) as exc:
         if isinstance(exc, OperationalError):
