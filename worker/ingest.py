@@ -311,7 +311,7 @@ _LOCK_SOURCE = (
     .with_for_update()
 )
 _SOURCE_OK = (
-    update(Source.__table__)
+    update(typing.cast(Table, Source.__table__))
     .where(_SOURCE.id == bindparam("sid"))
     .values(
         healthy=True,
@@ -323,7 +323,7 @@ _SOURCE_OK = (
     )
 )
 _SOURCE_OK_CURSOR = _SOURCE_OK.values(cursor=bindparam("cursor", type_=_SOURCE.cursor.type))
-_POLL = insert(PollRow.__table__).values(
+_POLL = insert(typing.cast(Table, PollRow.__table__)).values(
     source_id=bindparam("sid"),
     topic=bindparam("topic"),
     platform=bindparam("platform"),
