@@ -28,7 +28,7 @@ from sqlalchemy import Integer, Table, bindparam, case, distinct, func, insert, 
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
-from worker.storage.dialect import bucket_epoch, insert_new, prebuilt
+from worker.storage.dialect import bucket_epoch, insert_new, prebuilt, upsert_many
 from worker.storage.models import BucketRow, MentionRow, PollRow, Source, TopicState
 
 
@@ -263,8 +263,14 @@ def recount_buckets(
             )
         if not values:
             continue
-        stmt = _upsert_buckets(session)
-        session.execute(stmt, values)
+        upsert_many(
+            session,
+            typing.cast(Table, BucketRow.__table__),
+            values,
+            unique=("topic", "platform", "start"),
+            update=(*_FIELDS, "seq"),
+            fallback=_upsert_buckets(session),
+        )
         written += len(values)
     return written
 

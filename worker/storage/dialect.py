@@ -10,6 +10,8 @@
   statement per chunk with a column of values per parameter (`unnest`): a multi-row VALUES list
   is a new, long query text at each page, which psycopg parses again every time (it caches only
   short statements) — that parse was ~40 % of a page's ingest.
+- `upsert_many(session, table, rows, unique, update, fallback)`: the same for an UPSERT (the
+  bucket recount), one `unnest` statement on PostgreSQL instead of one statement per row.
 - `is_postgresql(session)`: for row locks (`FOR UPDATE SKIP LOCKED`), which SQLite does not need
   (it serialises writers with BEGIN IMMEDIATE).
 - `peek(sessions, stmt, params)`: the rows of a small read-only question ("is any incident
@@ -87,9 +89,12 @@ def _unnest_insert(
     columns: Sequence[str],
     unique: Sequence[str],
     returning: Sequence[str],
+    update: Sequence[str] = (),
 ) -> tuple[Any, dict[str, Callable[[Any], Any]]]:
-    """The statement and, per column, how to turn a value into an array element (built once)."""
-    key = (table.name, tuple(columns), tuple(unique), tuple(returning))
+    """The statement and, per column, how to turn a value into an array element (built once).
+
+    With `update`, a conflicting row gets those columns from the new one (DO UPDATE)."""
+    key = (table.name, tuple(columns), tuple(unique), (*returning, "|", *update))
     if key not in _UNNEST:
         dialect = session.get_bind().dialect
         arrays, selects = [], []
@@ -110,11 +115,23 @@ def _unnest_insert(
                 if process is not None:
                     processors[c] = process
         names = ", ".join(columns)
-        stmt = text(
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
+            if update
+            else "DO NOTHING"
+        )
+        sql = (
             f"INSERT INTO {table.name} ({names}) SELECT {', '.join(selects)} "
             f"FROM unnest({', '.join(arrays)}) AS u({names}) "
-            f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING {', '.join(returning)}"
-        ).columns(*(table.c[r] for r in returning))
+            f"ON CONFLICT ({', '.join(unique)}) {action}"
+        )
+        stmt: Any
+        if returning:
+            stmt = text(f"{sql} RETURNING {', '.join(returning)}").columns(
+                *(table.c[r] for r in returning)
+            )
+        else:
+            stmt = text(sql)
         _UNNEST[key] = (stmt, processors)
     return _UNNEST[key]
 
@@ -151,6 +168,32 @@ def insert_new(
     for i in range(0, len(rows), chunk):
         out.extend(session.execute(stmt, list(rows[i : i + chunk])).all())
     return out
+
+
+def upsert_many(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    unique: Sequence[str],
+    update: Sequence[str],
+    fallback: Any,
+) -> None:
+    """Insert `rows` (dicts with the same keys, no two with the same `unique` key), replacing
+    the `update` columns of rows already stored. PostgreSQL: one `unnest` statement (an
+    executemany sends, and psycopg dumps, one statement per row); SQLite: `fallback` (the
+    dialect's INSERT … ON CONFLICT DO UPDATE) executed over the rows."""
+    if not rows:
+        return
+    if not is_postgresql(session):
+        session.execute(fallback, list(rows))
+        return
+    columns = list(rows[0])
+    stmt, processors = _unnest_insert(session, table, columns, unique, (), update)
+    params = {}
+    for c in columns:
+        p = processors.get(c)
+        params[c] = [r[c] for r in rows] if p is None else [p(r[c]) for r in rows]
+    session.execute(stmt, params)
 
 
 _RETURNING: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
