@@ -7,11 +7,13 @@
   construction, which costs more than SQLite's execution of a small query).
 - `insert_new(session, table, rows, unique, returning)`: insert many rows, skipping those that
   conflict on `unique`, returning columns of the rows inserted. PostgreSQL gets one short
-  statement per chunk with a column of values per parameter (`unnest`): a multi-row VALUES list
-  is a new, long query text at each page, which psycopg parses again every time (it caches only
-  short statements) — that parse was ~40 % of a page's ingest.
+  statement per chunk whose rows come as one JSON document (`json_to_recordset`): a multi-row
+  VALUES list is a new, long query text at each page, which psycopg parses again every time (it
+  caches only short statements) — that parse was ~40 % of a page's ingest; a list per column
+  (`unnest`, the previous form) made psycopg dump every element in Python, where `json.dumps`
+  encodes the page in C.
 - `upsert_many(session, table, rows, unique, update, fallback)`: the same for an UPSERT (the
-  bucket recount), one `unnest` statement on PostgreSQL instead of one statement per row.
+  bucket recount), one statement on PostgreSQL instead of one per row.
 - `is_postgresql(session)`: for row locks (`FOR UPDATE SKIP LOCKED`), which SQLite does not need
   (it serialises writers with BEGIN IMMEDIATE).
 - `peek(sessions, stmt, params)`: the rows of a small read-only question ("is any incident
