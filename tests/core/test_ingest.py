@@ -194,3 +194,17 @@ def test_sync_sources_follows_the_config(sessions: sessionmaker[Session]) -> Non
             ("http://1", False),
             ("http://2", True),
         }
+
+
+def test_a_later_page_recounts_a_stored_bucket(sessions: sessionmaker[Session]) -> None:
+    """A page whose mentions fall in a bucket already stored rewrites every count of that bucket
+    (the UPSERT's update side: one statement per page on PostgreSQL), and stamps the new version."""
+    with sessions.begin() as s:
+        ingest_page(s, [mention(i, minutes=i) for i in range(2)], T0, bucket_seconds=300, topic="a")
+    later = [mention(10 + i, "This is terrible, awful service", minutes=2 + i) for i in range(2)]
+    with sessions.begin() as s:
+        ingest_page(s, later, T0, bucket_seconds=300, topic="a")
+    with sessions() as s:
+        (b,) = s.scalars(select(BucketRow)).all()
+    assert (b.count, b.negative, b.authors, b.reach, b.engagement, b.texts) == (4, 1, 4, 400, 8, 2)
+    assert b.seq == 2
