@@ -368,7 +368,7 @@ def test_overview_series_are_kept_for_the_minute_only(sessions) -> None:  # type
             topic="t",
         )
     with sessions() as s:
-        assert kept(s, "t", T0).mentions[-1] == 1
+        assert kept(s, ["t"], T0)["t"].mentions[-1] == 1
     with sessions.begin() as s:
         ingest_page(
             s,
@@ -378,5 +378,67 @@ def test_overview_series_are_kept_for_the_minute_only(sessions) -> None:  # type
             topic="t",
         )
     with sessions() as s:
-        assert kept(s, "t", T0 + timedelta(seconds=30)).mentions[-1] == 1  # same minute: kept
-        assert kept(s, "t", T0 + timedelta(seconds=60)).mentions[-1] == 2  # next minute: read
+        assert (
+            kept(s, ["t"], T0 + timedelta(seconds=30))["t"].mentions[-1] == 1
+        )  # same minute: kept
+        assert (
+            kept(s, ["t"], T0 + timedelta(seconds=60))["t"].mentions[-1] == 2
+        )  # next minute: read
+
+
+def _fill_topics(sessions, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Four days of mentions for each topic (so every card has a usual band), plus today's."""
+    with sessions.begin() as s:
+        for name in names:
+            for d in range(0, 5):
+                at = T0 - timedelta(days=d, minutes=30)
+                page = [
+                    Mention("rss", f"{name}-{d}-{i}", at, f"hello {i}", author=f"u{i}")
+                    for i in range(d + 1)
+                ]
+                ingest_page(s, page, T0, bucket_seconds=300, topic=name)
+
+
+def test_overview_reads_every_card_in_a_constant_number_of_statements(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The overview's cards cost the same number of SQL statements for 2 topics as for 20 (one
+    grouped bucket query, not one per topic), and each card's series equals the single-topic
+    `series` it replaces."""
+    from sqlalchemy import event
+
+    from alerts.dashboard.overview import day_series, topic_cards
+    from worker.config import default_config
+
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    counted: dict[int, int] = {}
+    names = [f"t{i:02d}" for i in range(20)]
+    for n, new in ((2, names[:2]), (20, names[2:])):
+        _fill_topics(sessions, new)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with sessions() as s:
+                statements.clear()
+                cards = topic_cards(s, default_config(names[:n]), T0)
+                counted[n] = len(statements)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(cards) == n
+    # incidents, sources, the topics with mentions today, the buckets (+ a BEGIN on some drivers)
+    assert counted[2] == counted[20] <= 5, counted
+    from alerts.dashboard.svg import draw
+
+    with sessions() as s:
+        by_name = {c["topic"]: c for c in topic_cards(s, default_config(names), T0)}
+        for name in names:
+            one = day_series(s, name, T0)
+            assert one.high, name  # a band: the history is read too
+            spark = draw(one, width=160, height=36)
+            card = by_name[name]
+            assert card["spark"] == {"mentions": spark.mentions, "band": spark.band}
+            assert card["mentions_24h"] == sum(one.mentions)
+            assert card["last_hour"] == one.mentions[-1]
+            assert card["usual"] == f"{one.low[-1]:g}–{one.high[-1]:g}"
