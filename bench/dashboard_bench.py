@@ -92,10 +92,14 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
 
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
     from alerts.dashboard.overview import day_series, topic_cards
-    from alerts.dashboard.series import SPANS, series
+    from alerts.dashboard.series import SPANS, Series, series
     from worker.config import default_config
     from worker.storage.db import make_engine, make_sessionmaker
+    from worker.storage.models import BucketRow
 
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp, database(args.db, Path(tmp)) as url:
@@ -113,11 +117,20 @@ def main() -> int:
                 cards = topic_cards(s, config, NOW)
                 assert len(cards) == args.topics
 
+        def per_topic(s: Session, now: datetime) -> tuple[dict[str, Series], set[str]]:
+            recent = set(
+                s.scalars(
+                    select(BucketRow.topic)
+                    .distinct()
+                    .where(BucketRow.start >= now - timedelta(days=1))
+                )
+            )
+            names = set(config.topics) | recent
+            return {t: day_series(s, t, now) for t in names}, recent
+
         def overview_per_topic() -> None:  # before: one bucket query per topic
             with sessions() as s:
-                cards = topic_cards(
-                    s, config, NOW, lambda s, names, now: {t: day_series(s, t, now) for t in names}
-                )
+                cards = topic_cards(s, config, NOW, per_topic)
                 assert len(cards) == args.topics
 
         from alerts.dashboard.overview import SeriesCache

@@ -89,17 +89,20 @@ def series(
 
 def series_of_topics(
     session: Session,
-    topics: Iterable[str],
+    topics: Iterable[str] | None,
     end: datetime,
     span: timedelta,
     step: timedelta,
     *,
     align: bool,
-) -> dict[str, Series]:
+) -> tuple[dict[str, Series], set[str]]:
     """`series` for many topics in one grouped query (the overview's cards): the same numbers,
     a constant number of statements however many topics. The database adds the buckets up per
-    bin (not per bucket start), so it sends `step / bucket width` times fewer rows."""
-    names = sorted(set(topics))
+    bin (not per bucket start), so it sends `step / bucket width` times fewer rows.
+
+    `topics=None`: every topic with buckets in the window or its history. Also returns the
+    topics with a bucket at or after the window's start (later than its end too): the
+    overview shows those even when not configured."""
     start, n = _window(end, span, step, align)
     back = (DAY if step < DAY else step) * HISTORY_BINS
     origin, step_s = int((start - back).timestamp()), int(step.total_seconds())
@@ -111,26 +114,34 @@ def series_of_topics(
         k = secs / step_s
     else:
         k = func.floor((func.extract("epoch", BucketRow.start) - origin) / step_s)
-    rows: dict[str, list[Any]] = {name: [] for name in names}
-    if names:
-        q = (
-            select(
-                BucketRow.topic,
-                k.label("bin"),
-                func.sum(BucketRow.count),
-                func.sum(BucketRow.negative),
-                func.sum(BucketRow.texts),
-            )
-            .where(
-                BucketRow.topic.in_(names),
-                BucketRow.start >= start - back,
-                BucketRow.start < start + n * step,
-            )
-            .group_by(BucketRow.topic, literal_column("bin"))
-        )
-        for topic, at, count, neg, distinct in session.execute(q):
-            rows[topic].append((int(at) - back_bins, count, neg, distinct))
-    return {name: _build(got, start, n, step) for name, got in rows.items()}
+    names = None if topics is None else sorted(set(topics))
+    rows: dict[str, list[Any]] = {name: [] for name in names or ()}
+    if names is None or names:
+        # No upper bound: bins past the window change no number (see `_build`) and tell which
+        # topics have recent buckets.
+        q = select(
+            BucketRow.topic,
+            k.label("bin"),
+            func.sum(BucketRow.count),
+            func.sum(BucketRow.negative),
+            func.sum(BucketRow.texts),
+        ).where(BucketRow.start >= start - back)
+        if names is not None:
+            q = q.where(BucketRow.topic.in_(names))
+        for topic, at, count, neg, distinct in session.execute(
+            q.group_by(BucketRow.topic, literal_column("bin"))
+        ):
+            rows.setdefault(topic, []).append((int(at) - back_bins, count, neg, distinct))
+    recent = {name for name, got in rows.items() if any(r[0] >= 0 for r in got)}
+    return {name: _build(got, start, n, step) for name, got in rows.items()}, recent
+
+
+def series_of_topics_empty(
+    end: datetime, span: timedelta, step: timedelta, *, align: bool
+) -> Series:
+    """`series` of a topic with no bucket (no query needed)."""
+    start, n = _window(end, span, step, align)
+    return _build([], start, n, step)
 
 
 def _bins(rows: Sequence[Any], start: datetime, step: timedelta) -> list[Any]:
@@ -145,7 +156,7 @@ def _build(rows: Sequence[Any], start: datetime, n: int, step: timedelta) -> Ser
     negs: dict[int, int] = {}
     first: int | None = None
     texts = 0
-    for k, count, neg, distinct in rows:
+    for k, count, neg, distinct in rows:  # bins at or past `n` count only towards `first`
         if 0 <= k < n:
             texts += int(distinct or 0)
         counts[k] = counts.get(k, 0) + int(count or 0)
@@ -179,4 +190,4 @@ def _build(rows: Sequence[Any], start: datetime, n: int, step: timedelta) -> Ser
     )
 
 
-__all__ = ["SPANS", "Series", "floor_to", "series", "series_of_topics"]
+__all__ = ["SPANS", "Series", "floor_to", "series", "series_of_topics", "series_of_topics_empty"]
