@@ -22,7 +22,13 @@ from tests.alerts.scenario import T0, Clock, open_incident
 from worker.ingest import ingest_page
 from worker.model import Mention
 from worker.runtime import Runtime
-from worker.storage.models import Acknowledgement, Incident, IncidentEvent, Notification
+from worker.storage.models import (
+    Acknowledgement,
+    DeliveryAttempt,
+    Incident,
+    IncidentEvent,
+    Notification,
+)
 
 PAGES = [
     "/",
@@ -177,6 +183,20 @@ def test_live_json_follows_an_acknowledgement_made_elsewhere(rt: Runtime, clock:
     after = c.get("/live/incidents/1").json()
     assert after["state"] == "acknowledged"
     assert after["timeline"][-1]["text"] == "Acknowledged by alice via slack"
+    # the pages with their delivery status: the pending page is cancelled by the acknowledgement
+    assert [n["status"] for n in before["notifications"]] == ["pending"]
+    assert [(n["status"], n["error"]) for n in after["notifications"]] == [
+        ("cancelled", "incident acknowledged")
+    ]
+    with rt.sessions.begin() as s:
+        note = s.scalars(select(Notification).order_by(Notification.id)).first()
+        assert note is not None
+        s.add(
+            DeliveryAttempt(
+                notification_id=note.id, at=clock.now, channel=note.channel, ok=False, error="503"
+            )
+        )
+    assert c.get("/live/incidents/1").json()["attempts"] == before["attempts"] + 1
     cards = c.get("/live/overview").json()["cards"]
     assert cards[0]["incident"]["state"] == "acknowledged"
     anonymous = TestClient(create_app(lambda: rt, clock=clock), client=LOCAL)
