@@ -105,13 +105,13 @@ def series_of_topics(
     overview shows those even when not configured."""
     start, n = _window(end, span, step, align)
     back = (DAY if step < DAY else step) * HISTORY_BINS
-    origin, step_s = int((start - back).timestamp()), int(step.total_seconds())
+    origin, step_s = (start - back).timestamp(), int(step.total_seconds())
     back_bins = int(back / step)
-    # Whole seconds since `origin`, never negative (the WHERE starts there), so integer
-    # division is the floor on both backends.
+    # Seconds since `origin` (a float: `end` may fall inside a second), never negative since the
+    # WHERE starts there, so truncating to an integer is the floor on both backends.
     if session.get_bind().dialect.name == "sqlite":
         secs: Any = cast(func.strftime("%s", BucketRow.start), Integer) - origin
-        k = secs / step_s
+        k: Any = cast(secs / step_s, Integer)
     else:
         k = func.floor((func.extract("epoch", BucketRow.start) - origin) / step_s)
     names = None if topics is None else sorted(set(topics))

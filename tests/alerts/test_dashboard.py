@@ -458,3 +458,22 @@ def test_overview_reads_every_card_in_a_constant_number_of_statements(sessions) 
             assert card["mentions_24h"] == sum(one.mentions)
             assert card["last_hour"] == one.mentions[-1]
             assert card["usual"] == f"{one.low[-1]:g}–{one.high[-1]:g}"
+
+
+def test_overview_cards_equal_the_topic_series_when_now_falls_inside_a_second(sessions) -> None:  # type: ignore[no-untyped-def]
+    """`now` half a second after a bucket boundary (24 h after a bucket with mentions): that
+    bucket is history for the grouped query as for `series`, on both backends."""
+    from alerts.dashboard.overview import day_series, topic_cards
+    from worker.config import default_config
+
+    _fill_topics(sessions, ["a"])
+    boundary = T0 - timedelta(minutes=30)  # a multiple of 5 minutes holding a bucket
+    now = boundary + timedelta(days=1, milliseconds=500)
+    with sessions() as s:
+        card = topic_cards(s, default_config(["a"]), now)[0]
+        one = day_series(s, "a", now)
+        assert card["mentions_24h"] == sum(one.mentions)
+        assert card["usual"] == (f"{one.low[-1]:g}–{one.high[-1]:g}" if one.high else "")
+        assert card["negative_pct"] == (
+            round(100 * sum(one.negative) / one.texts) if one.texts else None
+        )
