@@ -1,6 +1,10 @@
 """The dashboard's reads on a month of buckets (PostgreSQL or SQLite): the overview's cards (what
 the live script fetches every 5 s per open tab) and a topic's 30-day chart.
 
+The overview is timed twice on the same data: as the web app reads it (one grouped bucket query
+for every card) and the way it read before (one bucket query per topic), for a before/after in
+the same run.
+
     .venv/bin/python bench/dashboard_bench.py [--db postgresql|sqlite] [--topics 20] [--runs 10]
 
 Set-up: a throwaway database migrated to head; `--topics` topics × 8 platforms × 35 days of
@@ -88,10 +92,14 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
 
-    from alerts.dashboard.overview import topic_cards
-    from alerts.dashboard.series import SPANS, series
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from alerts.dashboard.overview import day_series, topic_cards
+    from alerts.dashboard.series import SPANS, Series, series
     from worker.config import default_config
     from worker.storage.db import make_engine, make_sessionmaker
+    from worker.storage.models import BucketRow
 
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp, database(args.db, Path(tmp)) as url:
@@ -107,6 +115,22 @@ def main() -> int:
         def overview() -> None:
             with sessions() as s:
                 cards = topic_cards(s, config, NOW)
+                assert len(cards) == args.topics
+
+        def per_topic(s: Session, now: datetime) -> tuple[dict[str, Series], set[str]]:
+            recent = set(
+                s.scalars(
+                    select(BucketRow.topic)
+                    .distinct()
+                    .where(BucketRow.start >= now - timedelta(days=1))
+                )
+            )
+            names = set(config.topics) | recent
+            return {t: day_series(s, t, now) for t in names}, recent
+
+        def overview_per_topic() -> None:  # before: one bucket query per topic
+            with sessions() as s:
+                cards = topic_cards(s, config, NOW, per_topic)
                 assert len(cards) == args.topics
 
         from alerts.dashboard.overview import SeriesCache
@@ -127,6 +151,7 @@ def main() -> int:
 
         for name, fn in (
             (f"overview ({args.topics} cards)", overview),
+            ("overview, query per topic", overview_per_topic),
             ("overview, same minute", overview_kept),
             ("topic chart 24h", chart("24h")),
             ("topic chart 7d", chart("7d")),

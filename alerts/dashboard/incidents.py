@@ -127,6 +127,15 @@ def live_state(session: Session, inc: Incident, now: datetime, tz: str) -> dict[
             }
             for n in notes
         ],
+        "attempts": int(
+            session.scalar(
+                select(func.count())
+                .select_from(DeliveryAttempt)
+                .join(Notification, Notification.id == DeliveryAttempt.notification_id)
+                .where(Notification.incident_id == inc.id)
+            )
+            or 0
+        ),
         "event_count": len(events),
     }
 
@@ -271,15 +280,6 @@ def router(deps: Deps) -> APIRouter:
                 }
                 for v in list_versions(session, incident_id)
             ]
-            attempts = int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(DeliveryAttempt)
-                    .join(Notification, Notification.id == DeliveryAttempt.notification_id)
-                    .where(Notification.incident_id == incident_id)
-                )
-                or 0
-            )
             inc_data = {
                 "id": inc.id,
                 "title": inc.title,
@@ -301,7 +301,7 @@ def router(deps: Deps) -> APIRouter:
             signals=signals,
             versions=versions,
             packet_href=f"/incidents/{incident_id}/packet?t={token}",
-            attempts=attempts,
+            attempts=live["attempts"],
             people=sorted((p.id, p.name) for p in rt.config.people.values()),
             outcome=OUTCOME.get(done, ""),
         )

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.dashboard.common import Deps, Principal, Role, age, render, when
-from alerts.dashboard.series import Series, series
+from alerts.dashboard.series import Series, series, series_of_topics, series_of_topics_empty
 from alerts.dashboard.svg import draw
 from alerts.incidents import RESOLVED, TRIGGERED
 from alerts.schedules import on_call_now
 from worker.config import Config
-from worker.storage.models import BucketRow, Incident, Source
+from worker.storage.models import Incident, Source
 
 HOUR = timedelta(hours=1)
 SPARK_W, SPARK_H = 160, 36
@@ -44,31 +44,39 @@ def day_series(session: Session, topic: str, now: datetime) -> Series:
     return series(session, topic, now, 24 * HOUR, HOUR, align=False)
 
 
+def day_series_of(session: Session, now: datetime) -> tuple[dict[str, Series], set[str]]:
+    """Every topic's `day_series` in one grouped query over the buckets (not one per topic), and
+    the topics with buckets in the last 24 hours."""
+    return series_of_topics(session, None, now, 24 * HOUR, HOUR, align=False)
+
+
+def day_series_of_nothing(now: datetime) -> Series:
+    """The card of a topic with no bucket in the last 8 days."""
+    return series_of_topics_empty(now, 24 * HOUR, HOUR, align=False)
+
+
 class SeriesCache:
     """The cards' series, kept for the current minute of `now`: the live script of every open
-    tab asks every 5 s, and a month of buckets per topic costs tens of milliseconds to read
-    (bench/dashboard_bench.py); buckets are 5 minutes wide, so a minute's lag hides nothing.
-    Incidents and sources are read afresh on every request."""
+    tab asks every 5 s, and a week of buckets for every topic costs hundreds of milliseconds to
+    read (bench/dashboard_bench.py); buckets are 5 minutes wide, so a minute's lag hides
+    nothing. Incidents and sources are read afresh on every request."""
 
     def __init__(self) -> None:
         self._minute: int | None = None
-        self._kept: dict[str, Series] = {}
+        self._kept: tuple[dict[str, Series], set[str]] = ({}, set())
 
-    def __call__(self, session: Session, topic: str, now: datetime) -> Series:
+    def __call__(self, session: Session, now: datetime) -> tuple[dict[str, Series], set[str]]:
         minute = int(now.timestamp()) // 60
         if minute != self._minute:
-            self._kept, self._minute = {}, minute
-        found = self._kept.get(topic)
-        if found is None:
-            found = self._kept[topic] = day_series(session, topic, now)
-        return found
+            self._kept, self._minute = day_series_of(session, now), minute
+        return self._kept
 
 
 def topic_cards(
     session: Session,
     config: Config,
     now: datetime,
-    series_of: Callable[[Session, str, datetime], Series] = day_series,
+    series_of: Callable[[Session, datetime], tuple[dict[str, Series], set[str]]] = day_series_of,
 ) -> list[dict[str, Any]]:
     """The overview's cards as plain data (also the live JSON)."""
     open_incidents = {
@@ -82,14 +90,12 @@ def topic_cards(
         sources.setdefault(src.topic, []).append(src)
     # The configured topics, and any other with an open incident or mentions in the last day
     # (imported or replayed data): nothing stored goes unseen.
-    recent = session.scalars(
-        select(BucketRow.topic).distinct().where(BucketRow.start >= now - 24 * HOUR)
-    )
-    names = sorted(set(config.topics) | set(open_incidents) | set(recent))
+    all_series, recent = series_of(session, now)
+    names = sorted(set(config.topics) | set(open_incidents) | recent)
     tz = config.timezone
     cards = []
     for name in names:
-        s = series_of(session, name, now)
+        s = all_series.get(name) or day_series_of_nothing(now)
         total, neg = sum(s.mentions), sum(s.negative)
         last = s.mentions[-1] if s.mentions else 0
         inc = open_incidents.get(name)
@@ -174,4 +180,4 @@ def router(deps: Deps) -> APIRouter:
     return r
 
 
-__all__ = ["SeriesCache", "day_series", "router", "topic_cards"]
+__all__ = ["SeriesCache", "day_series", "day_series_of", "router", "topic_cards"]

@@ -9,11 +9,13 @@ is no band yet (a new topic has no "usual").
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from worker.storage.models import BucketRow
@@ -54,6 +56,23 @@ def floor_to(at: datetime, step: timedelta) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
 
 
+def _window(end: datetime, span: timedelta, step: timedelta, align: bool) -> tuple[datetime, int]:
+    n = int(span / step)
+    if align:
+        return floor_to(end, step) - (n - 1) * step, n
+    return end - n * step, n
+
+
+def _rows_query(start: datetime, n: int, step: timedelta) -> Select[datetime, int, int, int]:
+    back = (DAY if step < DAY else step) * HISTORY_BINS
+    return select(
+        BucketRow.start,
+        func.sum(BucketRow.count),
+        func.sum(BucketRow.negative),
+        func.sum(BucketRow.texts),
+    ).where(BucketRow.start >= start - back, BucketRow.start < start + n * step)
+
+
 def series(
     session: Session, topic: str, end: datetime, span: timedelta, step: timedelta, *, align: bool
 ) -> Series:
@@ -61,37 +80,83 @@ def series(
 
     With `align`, bins start on multiples of `step` (a chart's bars) and the last bin is the
     running one; without, the last bin ends exactly at `end` ("the last hour")."""
-    if align:
-        last = floor_to(end, step)
-        n = int(span / step)
-        start = last - (n - 1) * step
-    else:
-        n = int(span / step)
-        start = end - n * step
-    period = DAY if step < DAY else step
-    back = period * HISTORY_BINS
+    start, n = _window(end, span, step, align)
     rows = session.execute(
-        select(
-            BucketRow.start,
+        _rows_query(start, n, step).where(BucketRow.topic == topic).group_by(BucketRow.start)
+    ).all()
+    return _build(_bins(rows, start, step), start, n, step)
+
+
+def series_of_topics(
+    session: Session,
+    topics: Iterable[str] | None,
+    end: datetime,
+    span: timedelta,
+    step: timedelta,
+    *,
+    align: bool,
+) -> tuple[dict[str, Series], set[str]]:
+    """`series` for many topics in one grouped query (the overview's cards): the same numbers,
+    a constant number of statements however many topics. The database adds the buckets up per
+    bin (not per bucket start), so it sends `step / bucket width` times fewer rows.
+
+    `topics=None`: every topic with buckets in the window or its history. Also returns the
+    topics with a bucket at or after the window's start (later than its end too): the
+    overview shows those even when not configured."""
+    start, n = _window(end, span, step, align)
+    back = (DAY if step < DAY else step) * HISTORY_BINS
+    origin, step_s = (start - back).timestamp(), int(step.total_seconds())
+    back_bins = int(back / step)
+    # Seconds since `origin` (a float: `end` may fall inside a second), never negative since the
+    # WHERE starts there, so truncating to an integer is the floor on both backends.
+    if session.get_bind().dialect.name == "sqlite":
+        secs: Any = cast(func.strftime("%s", BucketRow.start), Integer) - origin
+        k: Any = cast(secs / step_s, Integer)
+    else:
+        k = func.floor((func.extract("epoch", BucketRow.start) - origin) / step_s)
+    names = None if topics is None else sorted(set(topics))
+    rows: dict[str, list[Any]] = {name: [] for name in names or ()}
+    if names is None or names:
+        # No upper bound: bins past the window change no number (see `_build`) and tell which
+        # topics have recent buckets.
+        q = select(
+            BucketRow.topic,
+            k.label("bin"),
             func.sum(BucketRow.count),
             func.sum(BucketRow.negative),
             func.sum(BucketRow.texts),
-        )
-        .where(
-            BucketRow.topic == topic,
-            BucketRow.start >= start - back,
-            BucketRow.start < start + n * step,
-        )
-        .group_by(BucketRow.start)
-    ).all()
-    step_s = step.total_seconds()
-    base = start.timestamp()
+        ).where(BucketRow.start >= start - back)
+        if names is not None:
+            q = q.where(BucketRow.topic.in_(names))
+        for topic, at, count, neg, distinct in session.execute(
+            q.group_by(BucketRow.topic, literal_column("bin"))
+        ):
+            rows.setdefault(topic, []).append((int(at) - back_bins, count, neg, distinct))
+    recent = {name for name, got in rows.items() if any(r[0] >= 0 for r in got)}
+    return {name: _build(got, start, n, step) for name, got in rows.items()}, recent
+
+
+def series_of_topics_empty(
+    end: datetime, span: timedelta, step: timedelta, *, align: bool
+) -> Series:
+    """`series` of a topic with no bucket (no query needed)."""
+    start, n = _window(end, span, step, align)
+    return _build([], start, n, step)
+
+
+def _bins(rows: Sequence[Any], start: datetime, step: timedelta) -> list[Any]:
+    step_s, base = step.total_seconds(), start.timestamp()
+    return [(int((at.timestamp() - base) // step_s), *rest) for at, *rest in rows]
+
+
+def _build(rows: Sequence[Any], start: datetime, n: int, step: timedelta) -> Series:
+    """The series from (bin, count, negative, texts) rows, bin 0 starting at `start`."""
+    period = DAY if step < DAY else step
     counts: dict[int, int] = {}
     negs: dict[int, int] = {}
     first: int | None = None
     texts = 0
-    for at, count, neg, distinct in rows:
-        k = int((at.timestamp() - base) // step_s)
+    for k, count, neg, distinct in rows:  # bins at or past `n` count only towards `first`
         if 0 <= k < n:
             texts += int(distinct or 0)
         counts[k] = counts.get(k, 0) + int(count or 0)
@@ -125,4 +190,4 @@ def series(
     )
 
 
-__all__ = ["SPANS", "Series", "floor_to", "series"]
+__all__ = ["SPANS", "Series", "floor_to", "series", "series_of_topics", "series_of_topics_empty"]

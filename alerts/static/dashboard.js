@@ -65,6 +65,7 @@
         body.appendChild(tr);
       });
     }
+    setText(document, "attempts", data.attempts);
     if (data.state === "resolved") {
       document.querySelectorAll(".actions").forEach(function (a) { a.hidden = true; });
     }

@@ -22,7 +22,13 @@ from tests.alerts.scenario import T0, Clock, open_incident
 from worker.ingest import ingest_page
 from worker.model import Mention
 from worker.runtime import Runtime
-from worker.storage.models import Acknowledgement, Incident, IncidentEvent, Notification
+from worker.storage.models import (
+    Acknowledgement,
+    DeliveryAttempt,
+    Incident,
+    IncidentEvent,
+    Notification,
+)
 
 PAGES = [
     "/",
@@ -177,6 +183,20 @@ def test_live_json_follows_an_acknowledgement_made_elsewhere(rt: Runtime, clock:
     after = c.get("/live/incidents/1").json()
     assert after["state"] == "acknowledged"
     assert after["timeline"][-1]["text"] == "Acknowledged by alice via slack"
+    # the pages with their delivery status: the pending page is cancelled by the acknowledgement
+    assert [n["status"] for n in before["notifications"]] == ["pending"]
+    assert [(n["status"], n["error"]) for n in after["notifications"]] == [
+        ("cancelled", "incident acknowledged")
+    ]
+    with rt.sessions.begin() as s:
+        note = s.scalars(select(Notification).order_by(Notification.id)).first()
+        assert note is not None
+        s.add(
+            DeliveryAttempt(
+                notification_id=note.id, at=clock.now, channel=note.channel, ok=False, error="503"
+            )
+        )
+    assert c.get("/live/incidents/1").json()["attempts"] == before["attempts"] + 1
     cards = c.get("/live/overview").json()["cards"]
     assert cards[0]["incident"]["state"] == "acknowledged"
     anonymous = TestClient(create_app(lambda: rt, clock=clock), client=LOCAL)
@@ -368,7 +388,7 @@ def test_overview_series_are_kept_for_the_minute_only(sessions) -> None:  # type
             topic="t",
         )
     with sessions() as s:
-        assert kept(s, "t", T0).mentions[-1] == 1
+        assert kept(s, T0)[0]["t"].mentions[-1] == 1
     with sessions.begin() as s:
         ingest_page(
             s,
@@ -378,5 +398,82 @@ def test_overview_series_are_kept_for_the_minute_only(sessions) -> None:  # type
             topic="t",
         )
     with sessions() as s:
-        assert kept(s, "t", T0 + timedelta(seconds=30)).mentions[-1] == 1  # same minute: kept
-        assert kept(s, "t", T0 + timedelta(seconds=60)).mentions[-1] == 2  # next minute: read
+        assert kept(s, T0 + timedelta(seconds=30))[0]["t"].mentions[-1] == 1  # same minute: kept
+        assert kept(s, T0 + timedelta(seconds=60))[0]["t"].mentions[-1] == 2  # next minute: read
+
+
+def _fill_topics(sessions, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Four days of mentions for each topic (so every card has a usual band), plus today's."""
+    with sessions.begin() as s:
+        for name in names:
+            for d in range(0, 5):
+                at = T0 - timedelta(days=d, minutes=30)
+                page = [
+                    Mention("rss", f"{name}-{d}-{i}", at, f"hello {i}", author=f"u{i}")
+                    for i in range(d + 1)
+                ]
+                ingest_page(s, page, T0, bucket_seconds=300, topic=name)
+
+
+def test_overview_reads_every_card_in_a_constant_number_of_statements(sessions) -> None:  # type: ignore[no-untyped-def]
+    """The overview's cards cost the same number of SQL statements for 2 topics as for 20 (one
+    grouped bucket query, not one per topic), and each card's series equals the single-topic
+    `series` it replaces."""
+    from sqlalchemy import event
+
+    from alerts.dashboard.overview import day_series, topic_cards
+    from worker.config import default_config
+
+    engine = sessions.kw["bind"]
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    counted: dict[int, int] = {}
+    names = [f"t{i:02d}" for i in range(20)]
+    for n, new in ((2, names[:2]), (20, names[2:])):
+        _fill_topics(sessions, new)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with sessions() as s:
+                statements.clear()
+                cards = topic_cards(s, default_config(names[:n]), T0)
+                counted[n] = len(statements)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(cards) == n
+    # incidents, sources, the buckets (+ a BEGIN on some drivers)
+    assert counted[2] == counted[20] <= 4, counted
+    from alerts.dashboard.svg import draw
+
+    with sessions() as s:
+        by_name = {c["topic"]: c for c in topic_cards(s, default_config(names), T0)}
+        for name in names:
+            one = day_series(s, name, T0)
+            assert one.high, name  # a band: the history is read too
+            spark = draw(one, width=160, height=36)
+            card = by_name[name]
+            assert card["spark"] == {"mentions": spark.mentions, "band": spark.band}
+            assert card["mentions_24h"] == sum(one.mentions)
+            assert card["last_hour"] == one.mentions[-1]
+            assert card["usual"] == f"{one.low[-1]:g}–{one.high[-1]:g}"
+
+
+def test_overview_cards_equal_the_topic_series_when_now_falls_inside_a_second(sessions) -> None:  # type: ignore[no-untyped-def]
+    """`now` half a second after a bucket boundary (24 h after a bucket with mentions): that
+    bucket is history for the grouped query as for `series`, on both backends."""
+    from alerts.dashboard.overview import day_series, topic_cards
+    from worker.config import default_config
+
+    _fill_topics(sessions, ["a"])
+    boundary = T0 - timedelta(minutes=30)  # a multiple of 5 minutes holding a bucket
+    now = boundary + timedelta(days=1, milliseconds=500)
+    with sessions() as s:
+        card = topic_cards(s, default_config(["a"]), now)[0]
+        one = day_series(s, "a", now)
+        assert card["mentions_24h"] == sum(one.mentions)
+        assert card["usual"] == (f"{one.low[-1]:g}–{one.high[-1]:g}" if one.high else "")
+        assert card["negative_pct"] == (
+            round(100 * sum(one.negative) / one.texts) if one.texts else None
+        )

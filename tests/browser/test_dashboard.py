@@ -139,7 +139,7 @@ def test_acknowledged_elsewhere_the_open_page_updates_without_reloading(
     browser,  # type: ignore[no-untyped-def]
 ) -> None:
     """A viewer on a phone keeps the incident open; a responder on a laptop acknowledges it from
-    the overview; the viewer's timeline and state change by themselves (same page, no reload)."""
+    the overview; the viewer's timeline, state and notifications change by themselves (same page, no reload)."""
     vctx, viewer = signed_in(browser, base_url, "vera", PHONE)
     viewer.wait_for_selector("text=triggered")
     assert viewer.locator(".card.topic").first.get_attribute("data-topic") == "acme"
@@ -147,6 +147,7 @@ def test_acknowledged_elsewhere_the_open_page_updates_without_reloading(
     assert viewer.locator("form[action^='/incidents/1/']").count() == 0  # no action for a viewer
     assert viewer.get_by_role("button", name="Acknowledge").count() == 0
     viewer.evaluate("window.__sameDocument = 'yes'")
+    assert "pending" in viewer.inner_text("#notifications")
 
     rctx, responder = signed_in(browser, base_url, "rita", DESKTOP)
     card = responder.locator(".card.topic[data-topic='acme'] a.incident")
@@ -166,6 +167,10 @@ def test_acknowledged_elsewhere_the_open_page_updates_without_reloading(
     assert viewer.evaluate("window.__sameDocument") == "yes"  # updated in place, not reloaded
     assert f"Customer wrote {RAW}" in viewer.inner_text("#timeline")  # rewritten, still text
     assert viewer.locator("[data-live='state']").inner_text() == "acknowledged"
+    # the notifications table too: the pending page is cancelled by the acknowledgement
+    viewer.locator("#notifications").get_by_text("cancelled: incident acknowledged").wait_for(
+        timeout=30_000
+    )
     shot(viewer, "incident-viewer-390")
     assert viewer.dialogs == [] and responder.dialogs == []
     vctx.close()
