@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from alerts.channels.base import OutgoingMessage
 
@@ -34,7 +35,10 @@ def one_line(value: Any, limit: int | None = None) -> str:
 
 
 def _finalize(value: Any) -> Any:
-    # Every {{ expression }} of every template (e-mail, packet, dashboard) loses bidi controls.
+    # Every {{ expression }} of every template (e-mail, packet, dashboard) loses bidi controls; a
+    # macro's output is already-escaped Markup whose own expressions were cleaned: kept as it is.
+    if isinstance(value, Markup):
+        return value
     return clean(value) if isinstance(value, str) else value
 
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
 
 from alerts.auth import Auth, Principal, Role
-from alerts.channels.render import clean
+from alerts.channels.render import env
 from worker.localtime import show
 from worker.runtime import Runtime
 
@@ -39,24 +36,6 @@ NAV = [
     ("/reports", "Reports"),
     ("/settings", "Settings"),
 ]
-
-
-def _finalize(value: Any) -> Any:
-    # Every {{ expression }} loses bidi and control characters (as in `alerts.channels.render`);
-    # a macro's output is already-escaped Markup and is kept as it is.
-    if isinstance(value, Markup):
-        return value
-    return clean(value) if isinstance(value, str) else value
-
-
-@lru_cache(maxsize=1)
-def env() -> Environment:
-    """The dashboard's templates (`alerts/templates/dash_*.html`), autoescaped everywhere."""
-    return Environment(
-        loader=PackageLoader("alerts", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        finalize=_finalize,
-    )
 
 
 @dataclass(frozen=True)
