@@ -92,4 +92,13 @@ def render(
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
 
 
+def not_found(
+    request: Request, deps: Deps, who: Principal, message: str | None = None
+) -> HTMLResponse:
+    """The dashboard's 404 page (`message`, or "There is nothing here.")."""
+    return render(
+        request, deps, who, "dash_missing.html", status=404, title="Not found", message=message
+    )
+
+
 __all__ = ["CSP", "Deps", "Principal", "Role", "age", "render", "when"]

@@ -27,7 +27,7 @@ from alerts.actions import (
     resolve_by_hand,
     snooze,
 )
-from alerts.dashboard.common import Deps, Principal, Role, age, render, when
+from alerts.dashboard.common import Deps, Principal, Role, age, not_found, render, when
 from alerts.firing import VIEW_LINK_TTL
 from alerts.incidents import OPEN_STATES, RESOLVED
 from alerts.packets import list_versions
@@ -266,9 +266,7 @@ def router(deps: Deps) -> APIRouter:
         with rt.sessions() as session:
             inc = session.get(Incident, incident_id)
             if inc is None:
-                return render(
-                    request, deps, who, "dash_missing.html", status=404, title="Not found"
-                )
+                return not_found(request, deps, who)
             live = live_state(session, inc, now, tz)
             signals = _signals(session, incident_id, tz)
             token = make_view_token(rt.settings.secret_key, incident_id, now + VIEW_LINK_TTL)

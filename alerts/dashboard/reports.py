@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from alerts.dashboard.common import Deps, Principal, Role, render, when
+from alerts.dashboard.common import Deps, Principal, Role, not_found, render, when
 from alerts.reports.build import (
     build_monthly,
     build_weekly,
@@ -75,15 +75,7 @@ def router(deps: Deps) -> APIRouter:
             with rt.sessions() as session:
                 report = build(session, rt.config, label, now)
         except ValueError as exc:
-            return render(
-                request,
-                deps,
-                who,
-                "dash_missing.html",
-                status=404,
-                title="Not found",
-                message=str(exc),
-            )
+            return not_found(request, deps, who, str(exc))
         assert report_stem(report)
         # The report page is the e-mail's own page: inline styles and data: charts, no script,
         # under the web app's default policy (not the dashboard's).

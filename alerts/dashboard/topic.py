@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.dashboard.common import Deps, Principal, Role, render, when
+from alerts.dashboard.common import Deps, Principal, Role, not_found, render, when
 from alerts.dashboard.series import SPANS, series
 from alerts.dashboard.svg import draw
 from alerts.mention_list import MentionFilter, list_mentions
@@ -150,15 +150,7 @@ def router(deps: Deps) -> APIRouter:
                 select(MentionRow.id).where(MentionRow.topic == name).limit(1)
             )
             if not known:
-                return render(
-                    request,
-                    deps,
-                    who,
-                    "dash_missing.html",
-                    status=404,
-                    title="Not found",
-                    message="No such topic.",
-                )
+                return not_found(request, deps, who, "No such topic.")
             s = series(session, name, now, length, step, align=True)
             incidents = session.scalars(
                 select(Incident)
