@@ -350,51 +350,51 @@ def test_killed_database_connections_mid_transaction_lose_nothing(
     n = 1500
     rss.set_feed("/feed", entries(n))
     sid = stack.source_id()
-    stack.worker()
-    stack.poll(sid)
-    wait_for(lambda: INGEST_RECEIVED.search(stack.log("worker")), 120, "ingest to start")
     dbname = stack.engine.url.database
-    killed = 0
-    mid_transaction = 0
-    stack.engine.dispose()  # the test's own pooled connections are not the target
-    with stack.engine.connect() as conn:
-        # Every other connection is terminated every 0.1 s until one was killed inside a
-        # transaction (the worker's ingest: on a busy machine it may reach the database seconds
-        # after the task is received), then for one second more. Bounded.
-        deadline = time.monotonic() + 120
-        stop_at: float | None = None
-        while time.monotonic() < (stop_at or deadline):
-            states = conn.execute(
+    with stack.engine.connect() as holder, stack.engine.connect() as watcher:
+        # The ingest is fast, so a killer that races it can miss it. Instead the test holds a
+        # write lock on `buckets`: the worker's ingest inserts the page's mentions, then waits
+        # on the lock at its bucket recount, inside its one transaction, however busy the
+        # machine is. Its connection is killed exactly there.
+        holder.execute(text("LOCK TABLE buckets IN EXCLUSIVE MODE"))
+        stack.worker()
+        stack.poll(sid)
+
+        def waiting() -> list[int]:
+            pids = watcher.execute(
                 text(
-                    # Materialized first, so this connection is never a candidate.
-                    "WITH others AS MATERIALIZED (SELECT pid, backend_type, state "
-                    "FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()) "
-                    "SELECT backend_type, state FROM others WHERE pg_terminate_backend(pid)"
+                    "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE NOT l.granted AND l.relation = 'buckets'::regclass "
+                    "AND a.datname = :db AND a.state = 'active'"
                 ),
                 {"db": dbname},
-            ).all()
-            conn.commit()
-            killed += len(states)
-            mid_transaction += sum(
-                1
-                for kind, state in states
-                if kind == "client backend" and state in ("active", "idle in transaction")
-            )
-            if mid_transaction and stop_at is None:
-                stop_at = time.monotonic() + 1
-            time.sleep(0.1)
-    assert mid_transaction >= 1, "no connection was ever killed inside a transaction"
-    assert stack.mentions() in (0, n)
+            ).scalars()
+            out = list(pids)
+            watcher.commit()  # a new snapshot of pg_stat_activity next time
+            return out
+
+        blocked = wait_for(waiting, 120, "the worker's ingest to wait on the buckets lock")
+        # Mid-transaction: its mentions are written but not committed, so nobody sees them.
+        assert stack.mentions() == 0
+        killed = watcher.execute(
+            text(
+                "SELECT count(*) FROM unnest(CAST(:pids AS int[])) p WHERE pg_terminate_backend(p)"
+            ),
+            {"pids": blocked},
+        ).scalar_one()
+        watcher.commit()
+        holder.rollback()  # the lock goes; the retried or re-polled ingest can finish
+    assert killed >= 1, "the worker's connection was there to kill"
+    assert stack.mentions() == 0  # the killed transaction left nothing behind
     stack.poll(sid)
     wait_for(
         lambda: stack.mentions() == n,
         180,
-        f"{n} mentions after the connections died",
+        f"{n} mentions after the connection died",
         every=(15, lambda: stack.poll(sid)),
     )
     time.sleep(1)
     stack.counts_exact(n)
-    assert killed >= 1  # the worker's connection was there to kill
 
 
 def test_broker_that_disappears_and_comes_back(
