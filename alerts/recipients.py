@@ -10,7 +10,9 @@ opens), so a schedule's handoff or an edited group is taken into account at that
    `slack_user_id`, `teams`, in that order); with none at all, a problem, and the console.
 3. A page falling inside the person's quiet hours waits until they end, unless the incident is
    at or above their `quiet_bypass` severity.
-4. Each person gets each channel at most once per step, however many of its targets name them.
+4. Each person gets each channel at most once per step, however many of its targets name them;
+   and a shared destination (a PagerDuty service, a Slack or Teams room without a mention,
+   Apprise: `ChannelType.shared`) gets one message per step, however many people it stands for.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from alerts.channels import address_for
+from alerts.channels.registry import channel_type
 from alerts.channels.registry import contact_channels as contact_addresses
 from alerts.escalation import Target
 from alerts.schedules import on_call
@@ -113,6 +116,8 @@ def plan(
     pages: list[Page] = []
     problems: list[str] = []
     seen: set[tuple[str, str, int]] = set()
+    # (channel, address, step) of a shared destination → its page's index in `pages`
+    shared: dict[tuple[str, str, int], int] = {}
     for target in targets:
         if assigned_to and target.role == "on-call" and assigned_to in config.people:
             people = [config.people[assigned_to]]  # reassigned: the assignee, not the rota
@@ -140,10 +145,22 @@ def plan(
                 if key in seen:
                     continue
                 seen.add(key)
-                pages.append(
-                    Page(person, target.role, channel, address, target.for_step, deliver_at)
-                )
+                page = Page(person, target.role, channel, address, target.for_step, deliver_at)
+                if _is_shared(config, channel):
+                    where = (channel, address, target.for_step)
+                    if where in shared:  # already paged there for someone else: one message,
+                        i = shared[where]  # as soon as one of them may be paged
+                        if deliver_at < pages[i].deliver_at:
+                            pages[i] = page
+                        continue
+                    shared[where] = len(pages)
+                pages.append(page)
     return Plan(tuple(pages), tuple(problems))
+
+
+def _is_shared(config: Config, channel: str) -> bool:
+    kind = config.channels.get(channel)
+    return kind is not None and channel_type(kind.type).shared
 
 
 def _route(config: Config, person: Person, wanted: str, used: set[str]) -> tuple[str, str] | None:

@@ -73,4 +73,4 @@ def _address(person: Person, options: AppriseOptions) -> str:
     return "apprise"
 
 
-CHANNEL = ChannelType("apprise", AppriseOptions, _build, _address)
+CHANNEL = ChannelType("apprise", AppriseOptions, _build, _address, shared=True)

@@ -137,5 +137,6 @@ CHANNEL = ChannelType(
     _build,
     _address,
     follow_up="incident",
+    shared=True,
     routes="alerts.integrations.pagerduty:routes",
 )

@@ -68,6 +68,11 @@ class ChannelType:
     follow_up: str | None = None
     #: "module:function" returning the inbound APIRouter, loaded only by the web app.
     routes: str | None = None
+    #: True when one address can stand for several people and the message does not name them
+    #: (a PagerDuty service, Apprise's URLs, a Slack or Teams room): a step sends there once,
+    #: however many of its people it reaches that way. False (webhook, console, e-mail, SMS):
+    #: one message per person.
+    shared: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -230,4 +230,5 @@ CHANNEL = ChannelType(
     contact="slack_user_id",
     follow_up="message",
     routes="alerts.integrations.slack:routes",
+    shared=True,
 )

@@ -127,4 +127,4 @@ def _address(person: Person, options: TeamsOptions) -> str:
     return person.teams or "channel"
 
 
-CHANNEL = ChannelType("teams", TeamsOptions, _build, _address, contact="teams")
+CHANNEL = ChannelType("teams", TeamsOptions, _build, _address, contact="teams", shared=True)

@@ -94,3 +94,53 @@ from = "tocsin@example.com"
         "step 0: finn has no address for channel 'mail' and no other contact method "
         "(paged on the console)",
     )
+
+
+SHARED = """
+[people.ann]
+email = "ann@example.com"
+[people.bob]
+email = "bob@example.com"
+timezone = "UTC"
+quiet_hours = "10:00-14:00"
+quiet_bypass = 1
+[people.cy]
+email = "cy@example.com"
+[channels.pd]
+type = "pagerduty"
+routing_key_env = "PD_KEY"
+[channels.hook]
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+"""
+
+
+def test_a_shared_destination_gets_one_page_per_step_however_many_people_it_stands_for() -> None:
+    """Three people on a PagerDuty step are one trigger (the service pages its own on-call); a
+    webhook carries the recipient, so it still gets one page per person."""
+    config = parse_config(SHARED)
+    now = datetime(2026, 9, 2, 16, tzinfo=UTC)
+    team = ("ann", "bob", "cy")
+    result = plan(config, [Target(p, ("pd", "hook"), "on-call") for p in team], 3, now, step=0)
+    by_channel = [(p.channel, p.person.id) for p in result.pages]
+    assert [who for ch, who in by_channel if ch == "pd"] == ["ann"]
+    assert [who for ch, who in by_channel if ch == "hook"] == list(team)
+    # The leadership step of a severe first firing is another step: PagerDuty hears of it too.
+    both = [Target("ann", ("pd",), "on-call", 0), Target("cy", ("pd",), "leadership", 1)]
+    assert [(p.person.id, p.for_step) for p in plan(config, both, 1, now, step=0).pages] == [
+        ("ann", 0),
+        ("cy", 1),
+    ]
+
+
+def test_a_shared_page_goes_as_soon_as_one_of_its_people_may_be_paged() -> None:
+    """Bob is in quiet hours, Cy is not: the one PagerDuty page goes now, not when Bob wakes."""
+    config = parse_config(SHARED)
+    now = datetime(2026, 9, 2, 11, tzinfo=UTC)  # inside Bob's 10:00-14:00
+    targets = [Target(p, ("pd",), "on-call") for p in ("bob", "cy")]
+    pages = plan(config, targets, 3, now, step=0).pages
+    assert [(p.person.id, p.deliver_at) for p in pages] == [("cy", now)]
+    alone = plan(config, targets[:1], 3, now, step=0).pages
+    assert [(p.person.id, p.deliver_at) for p in alone] == [
+        ("bob", datetime(2026, 9, 2, 14, tzinfo=UTC))
+    ]
