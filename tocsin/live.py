@@ -68,6 +68,7 @@ def import_file(path: Path, *, topic: str | None, columns: str | None) -> int:
                 bucket_seconds=rt.config.bucket_minutes * 60,
                 topic=name,
                 crisis_terms=terms,
+                normalised=True,  # read_numbered ran the edge normaliser over every line
             ).stored
 
     for name, items in by_topic.items():
