@@ -134,6 +134,42 @@ def briefing_body(
     return out
 
 
+def _outbox_row(
+    session: Session,
+    inc: Incident,
+    page: recipients.Page,
+    key: str,
+    subject: str,
+    body: dict[str, Any],
+    now: datetime,
+    merged: str | None = None,
+) -> Any:
+    """The INSERT of one outbox row (nothing if its key exists): pending, or, for a briefing
+    that rides on the same person's page (`merged`: why), cancelled at once for its own step."""
+    values = {"step": page.for_step, "role": page.role, "status": "pending", "last_error": None}
+    if merged is not None:
+        values = {"step": page.briefs, "role": page.briefs_as, "status": "cancelled"}
+        values["last_error"] = merged
+    return (
+        _insert(session)(Notification)
+        .values(
+            incident_id=inc.id,
+            idempotency_key=key,
+            fence=inc.fence,
+            recipient=page.person.id,
+            channel=page.channel,
+            address=page.address,
+            subject=subject,
+            body=body,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=page.deliver_at,
+            **values,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+
+
 def write_pages(
     session: Session,
     config: Config,
@@ -184,30 +220,24 @@ def write_pages(
             # the on-call manager took it: "Alice is on it".
             "acknowledged_by": inc.acknowledged_by,
         }
-        if page.role != "on-call":  # a briefing carries the packet (see the module docstring)
+        if page.role != "on-call" or page.briefs is not None:
+            # A briefing carries the packet (see the module docstring), also when it rides on
+            # the same person's page (recipients step 4).
             urls = {"base": links.base_url, "view": view, "packet": packet_url, "ack": ack_url}
             body.update(briefing_body(session, config, inc, now, page.channel, urls, packet_cache))
-        stmt = (
-            _insert(session)(Notification)
-            .values(
-                incident_id=inc.id,
-                idempotency_key=key,
-                step=page.for_step,
-                fence=inc.fence,
-                recipient=page.person.id,
-                role=page.role,
-                channel=page.channel,
-                address=page.address,
-                subject=subject,
-                body=body,
-                status="pending",
-                attempts=0,
-                created_at=now,
-                next_attempt_at=page.deliver_at,
+        session.execute(_outbox_row(session, inc, page, key, subject, body, now))
+        if page.briefs is not None:
+            # The briefing's own key is taken, so its step, when it comes due, does not brief
+            # this person again; the row, never sent, says where the briefing went.
+            briefed = page_key(
+                inc, page.briefs, page.briefs_as, page.person.id, page.channel, extra
             )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-        session.execute(stmt)
+            if briefed not in existing:
+                existing.add(briefed)
+                merged = {"incident_id": inc.id, "merged_into": key}
+                why = "sent with this person's on-call page (same channel)"
+                stmt = _outbox_row(session, inc, page, briefed, subject, merged, now, why)
+                session.execute(stmt)
         written.append(f"{page.person.id}:{page.channel}")
         if page.deliver_at > now:
             event(
@@ -271,6 +301,8 @@ def repage(
     ).all()
     pages = []
     for n in rows:
+        if isinstance(n.body, dict) and "merged_into" in n.body:
+            continue  # a briefing that rode on the on-call page, which is paged again itself
         person = config.people.get(n.recipient)
         if person is None:
             continue

@@ -10,7 +10,9 @@ opens), so a schedule's handoff or an edited group is taken into account at that
    `slack_user_id`, `teams`, in that order); with none at all, a problem, and the console.
 3. A page falling inside the person's quiet hours waits until they end, unless the incident is
    at or above their `quiet_bypass` severity.
-4. Each person gets each channel at most once per step, however many of its targets name them;
+4. Each person gets each channel at most once per step, however many of its targets name them,
+   and once per firing: a person who is both paged (on call) and briefed (leadership) by the
+   same firing on the same channel gets one message, the page carrying the briefing (`briefs`);
    and a shared destination (a PagerDuty service, a Slack or Teams room without a mention,
    Apprise: `ChannelType.shared`) gets one message per step, however many people it stands for.
 """
@@ -18,7 +20,7 @@ opens), so a schedule's handoff or an edited group is taken into account at that
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -40,6 +42,10 @@ class Page:
     for_step: int
     #: `now`, or the end of the person's quiet hours.
     deliver_at: datetime
+    #: An on-call page that also carries this person's briefing for that step (step 4), and
+    #: the briefing's role.
+    briefs: int | None = None
+    briefs_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,21 @@ def plan(
                         continue
                     shared[where] = len(pages)
                 pages.append(page)
-    return Plan(tuple(pages), tuple(problems))
+    return Plan(_one_message_each(pages), tuple(problems))
+
+
+def _one_message_each(pages: list[Page]) -> tuple[Page, ...]:
+    """Step 4's second half: a briefing to someone this firing also pages on the same channel
+    rides on that page (it keeps the acknowledge link and gains the packet)."""
+    paged = {(p.person.id, p.channel): i for i, p in enumerate(pages) if p.role == "on-call"}
+    out = list(pages)
+    merged: set[int] = set()
+    for i, p in enumerate(pages):
+        j = paged.get((p.person.id, p.channel))
+        if p.role != "on-call" and j is not None:
+            out[j] = replace(out[j], briefs=p.for_step, briefs_as=p.role)
+            merged.add(i)
+    return tuple(p for i, p in enumerate(out) if i not in merged)
 
 
 def _is_shared(config: Config, channel: str) -> bool:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.channels.base import OutgoingMessage, TransportError
@@ -175,6 +175,34 @@ def test_sev1_reaches_leadership_at_once(sessions: sessionmaker[Session], config
     raise_signals(sessions, config, signal(T0, severity=1))
     tick(sessions, config, T0)
     assert sorted(r for _, r, _ in notifications(sessions)) == ["alice", "carol"]
+
+
+def test_a_person_both_paged_and_briefed_at_once_gets_one_message(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Alice is on call and in leadership: a SEV1's first firing sends her one page, with the
+    acknowledge link and the briefing's packet; Carol is briefed as usual; the leadership step,
+    when it comes due, briefs nobody twice."""
+    config = parse_config(
+        CONFIG.replace('leadership = ["carol"]', 'leadership = ["alice", "carol"]')
+    )
+    (inc_id,) = raise_signals(sessions, config, signal(T0, severity=2))
+    with sessions.begin() as s:
+        s.execute(update(Incident).values(severity=1))  # opened at SEV1 (severe_at = 1)
+    tick(sessions, config, T0)
+    assert notifications(sessions) == [
+        (0, "alice", "pending"),
+        (1, "alice", "cancelled"),  # rode on her page: kept so that step 1 does not brief her
+        (1, "carol", "pending"),
+    ]
+    with sessions() as s:
+        page, merged, carol = s.scalars(select(Notification).order_by(Notification.id)).all()
+        assert page.role == "on-call" and "/ack/" in page.body["ack_url"]
+        assert page.body.get("answers") == carol.body.get("answers") and page.body["answers"]
+        assert merged.body["merged_into"] == page.idempotency_key and merged.role == "leadership"
+    tick(sessions, config, T0 + timedelta(minutes=16))  # the leadership step's own time
+    assert len(notifications(sessions)) == 3
+    assert inc_id
 
 
 def test_quiet_incident_auto_resolves_and_a_new_signal_opens_a_new_one(
