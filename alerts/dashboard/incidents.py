@@ -90,8 +90,11 @@ def incident_rows(
     ], total
 
 
-def live_state(session: Session, inc: Incident, now: datetime, tz: str) -> dict[str, Any]:
-    """What the incident page refreshes without reloading: state, who, timeline, pages."""
+def live_state(
+    session: Session, inc: Incident, now: datetime, tz: str, secret_key: str
+) -> dict[str, Any]:
+    """What the incident page refreshes without reloading: state, who, timeline, pages, signals
+    and packet versions (their links carry a view token, as on the page itself)."""
     events = session.scalars(
         select(IncidentEvent)
         .where(IncidentEvent.incident_id == inc.id)
@@ -137,7 +140,23 @@ def live_state(session: Session, inc: Incident, now: datetime, tz: str) -> dict[
             or 0
         ),
         "event_count": len(events),
+        "signals": _signals(session, inc.id, tz),
+        "versions": _versions(session, inc.id, now, tz, secret_key),
     }
+
+
+def _versions(
+    session: Session, incident_id: int, now: datetime, tz: str, secret_key: str
+) -> list[dict[str, Any]]:
+    token = make_view_token(secret_key, incident_id, now + VIEW_LINK_TTL)
+    return [
+        {
+            "version": v["version"],
+            "at": when(datetime.fromisoformat(v["generated_at"]), tz),
+            "href": f"/incidents/{incident_id}/packet/v/{v['version']}?t={token}",
+        }
+        for v in list_versions(session, incident_id)
+    ]
 
 
 def _signals(session: Session, incident_id: int, tz: str) -> list[dict[str, Any]]:
@@ -267,17 +286,8 @@ def router(deps: Deps) -> APIRouter:
             inc = session.get(Incident, incident_id)
             if inc is None:
                 return not_found(request, deps, who)
-            live = live_state(session, inc, now, tz)
-            signals = _signals(session, incident_id, tz)
+            live = live_state(session, inc, now, tz, rt.settings.secret_key)
             token = make_view_token(rt.settings.secret_key, incident_id, now + VIEW_LINK_TTL)
-            versions = [
-                {
-                    "version": v["version"],
-                    "at": when(datetime.fromisoformat(v["generated_at"]), tz),
-                    "href": f"/incidents/{incident_id}/packet/v/{v['version']}?t={token}",
-                }
-                for v in list_versions(session, incident_id)
-            ]
             inc_data = {
                 "id": inc.id,
                 "title": inc.title,
@@ -296,8 +306,8 @@ def router(deps: Deps) -> APIRouter:
             title=f"Incident #{incident_id}",
             inc=inc_data,
             live=live,
-            signals=signals,
-            versions=versions,
+            signals=live["signals"],
+            versions=live["versions"],
             packet_href=f"/incidents/{incident_id}/packet?t={token}",
             attempts=live["attempts"],
             people=sorted((p.id, p.name) for p in rt.config.people.values()),
@@ -313,7 +323,8 @@ def router(deps: Deps) -> APIRouter:
             inc = session.get(Incident, incident_id)
             if inc is None:
                 raise HTTPException(404, "no such incident")
-            return JSONResponse(live_state(session, inc, now, rt.config.timezone))
+            tz, key = rt.config.timezone, rt.settings.secret_key
+            return JSONResponse(live_state(session, inc, now, tz, key))
 
     @r.post("/incidents/{incident_id}/{action}")
     async def incident_action(

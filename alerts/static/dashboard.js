@@ -66,9 +66,50 @@
       });
     }
     setText(document, "attempts", data.attempts);
+    // Signals and packet versions only grow: rebuilt when their count changes, so a section
+    // someone opened stays open between ticks.
+    rebuild("signals", data.signals, function (s, i) {
+      var d = el("details");
+      if (i === 0) d.open = true;
+      d.appendChild(el("summary", null, s.kind + " · SEV" + s.severity + " · " + s.at));
+      d.appendChild(el("p", null, s.explanation));
+      if (s.evidence.length) {
+        var dl = el("dl", "evidence");
+        s.evidence.forEach(function (kv) { dl.appendChild(el("dt", null, kv[0])); dl.appendChild(el("dd", null, kv[1])); });
+        d.appendChild(dl);
+      }
+      if (s.top_mentions.length) {
+        var ul = el("ul");
+        s.top_mentions.forEach(function (m) { ul.appendChild(el("li", "text", m)); });
+        d.appendChild(ul);
+      }
+      return d;
+    });
+    rebuild("versions", data.versions, function (v) {
+      var li = el("li");
+      var a = el("a", null, "Version " + v.version);
+      a.setAttribute("href", v.href);
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(el("span", "muted", v.at));
+      return li;
+    }, "ul");
     if (data.state === "resolved") {
       document.querySelectorAll(".actions").forEach(function (a) { a.hidden = true; });
     }
+  }
+
+  // Rewrites the children of [data-live=name] from items (each made by make) when their
+  // number differs from the node's data-count; wrap: an element to hold them (e.g. "ul").
+  function rebuild(name, items, make, wrap) {
+    var node = document.querySelector('[data-live="' + name + '"]');
+    if (!node || !items || String(items.length) === node.getAttribute("data-count")) return;
+    node.setAttribute("data-count", String(items.length));
+    if (!items.length) return;
+    clear(node);
+    var holder = wrap ? el(wrap) : node;
+    items.forEach(function (item, i) { holder.appendChild(make(item, i)); });
+    if (wrap) node.appendChild(holder);
   }
 
   function card(node, c) {

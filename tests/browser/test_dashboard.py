@@ -18,15 +18,23 @@ import uvicorn
 
 from alerts.actions import add_note
 from alerts.auth import Role
+from alerts.packets import refresh_packets
+from alerts.service import observe
 from alerts.web import create_app
 from tests.alerts.authkit import PASSWORD, add_user, runtime_on
 from tests.alerts.scenario import T0, open_incident
 from tests.browser.test_pages import CHROMIUM_FLAGS, chromium_path, fits_the_screen
 from worker.ingest import ingest_page
-from worker.model import Mention
+from worker.model import Evidence, Mention, Signal
+from worker.pipeline import store_signals
 from worker.runtime import Runtime
 from worker.storage.db import upgrade
 from worker.storage.models import Source
+
+
+def ev() -> Evidence:
+    return Evidence(T0 + timedelta(minutes=5), T0 + timedelta(minutes=10), 40, 3, 1, 6, 1e-9)
+
 
 SHOTS = Path(__file__).parents[2] / ".tocsin" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
@@ -171,6 +179,29 @@ def test_acknowledged_elsewhere_the_open_page_updates_without_reloading(
     viewer.locator("#notifications").get_by_text("cancelled: incident acknowledged").wait_for(
         timeout=30_000
     )
+    # A new signal joins the incident and the packet job keeps a version: both sections of the
+    # open page grow by themselves too, and the hostile text in the signal stays text.
+    assert viewer.locator("[data-live='signals'] details").count() == 1
+    assert viewer.locator("[data-live='versions'] li").count() == 0
+    worse = Signal(
+        "acme", "negative_surge", T0 + timedelta(minutes=10), 0.99, 2, f"Angry: {RAW}", ev()
+    )
+    with runtime.sessions.begin() as s:
+        observe(s, runtime.config, store_signals(s, [worse]), T0 + timedelta(minutes=10))
+    with runtime.sessions.begin() as s:
+        assert refresh_packets(s, runtime.config, T0 + timedelta(minutes=11)) == 1
+    viewer.locator("[data-live='signals'] summary").get_by_text("negative surge · SEV2").wait_for(
+        timeout=30_000
+    )
+    assert f"Angry: {RAW}" in viewer.locator("[data-live='signals']").text_content()
+    viewer.locator("[data-live='versions'] li").first.wait_for(timeout=30_000)
+    assert viewer.locator("[data-live='signals'] details").count() == 2
+    assert (
+        viewer.locator("[data-live='versions'] a")
+        .first.get_attribute("href")
+        .startswith("/incidents/1/packet/v/1?t=")
+    )
+    assert viewer.evaluate("window.__sameDocument") == "yes"
     shot(viewer, "incident-viewer-390")
     assert viewer.dialogs == [] and responder.dialogs == []
     vctx.close()
