@@ -36,6 +36,8 @@
 
   function incident(data) {
     stateBadge(document.querySelector('[data-live="state"]'), data.state);
+    var badge = document.querySelector('[data-live="severity"]');
+    if (badge) { clear(badge); badge.appendChild(sev(data.severity)); }
     setText(document, "age", data.age);
     setText(document, "acknowledged", data.acknowledged);
     setText(document, "assigned", data.assigned_to ? "Assigned to " + data.assigned_to + "." : "");

@@ -196,6 +196,7 @@ def test_acknowledged_elsewhere_the_open_page_updates_without_reloading(
     assert f"Angry: {RAW}" in viewer.locator("[data-live='signals']").text_content()
     viewer.locator("[data-live='versions'] li").first.wait_for(timeout=30_000)
     assert viewer.locator("[data-live='signals'] details").count() == 2
+    assert viewer.locator("[data-live='severity']").inner_text() == "SEV2"  # raised, in place
     assert (
         viewer.locator("[data-live='versions'] a")
         .first.get_attribute("href")
