@@ -246,3 +246,27 @@ def test_vader_terms_listed_twice_are_rated_as_vader_rates_them() -> None:
     theirs = SentimentIntensityAnalyzer().lexicon
     for term in ("lol", "lmao", "ok", "sob"):  # listed twice in VADER's file; the last line wins
         assert vader_lexicon()[term] == theirs[term]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("yes I will be there tomorrow", "neu"),  # answer particles judge nothing
+        ("ok see you at 5", "neu"),
+        ("Please send me the tracking number", "neu"),  # a request, not praise
+        ("I'll be there as well", "neu"),
+        ("I contacted tech support this morning", "neu"),  # the name of a service
+        ("make sure you update the app", "neu"),
+        ("get well soon", "pos"),
+        ("well done Acme", "pos"),
+        ("that movie was pretty bad", "neg"),  # "pretty" before a rated word is a degree adverb
+        ("what a pretty dress", "pos"),
+    ],
+)
+def test_discourse_particles_and_service_names_carry_no_valence(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+def test_pretty_before_a_rated_word_intensifies_it() -> None:
+    boosted = score_text("that movie was pretty bad", "en").polarity
+    assert boosted < score_text("that movie was bad", "en").polarity < 0
