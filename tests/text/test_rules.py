@@ -206,3 +206,67 @@ def test_a_reported_fire_is_negative_though_fire_alone_is_not() -> None:
     assert score_text("this lamp is a fire hazard", "en").label == "neg"
     assert score_text("this track is fire", "en").label != "neg"
     assert score_text("my battery overheated and melted the base", "en").label == "neg"
+
+
+def test_escaped_characters_are_decoded_not_read_as_words() -> None:
+    """Posts that went through JSON twice keep "\\u2019" as written: "don\\u2019t" must read as
+    "don't" (a negation), not as the words "don", "u", "t"."""
+    from worker.text import clean
+
+    assert clean(r"I don\u2019t like it\u002c sorry") == "I don’t like it, sorry"
+    assert clean(r"Acme \ud83d\ude21") == "Acme 😡"  # an emoji as two escaped surrogates
+    assert clean(r"a lone \ud83d stays") == r"a lone \ud83d stays"
+    assert clean(r"C:\Users\x") == r"C:\Users\x"  # not an escape
+    assert score_text(r"I don\u2019t like it", "en").label == "neg"
+    assert score_text(r"Delivered \ud83d\ude21", "en").label == "neg"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("No, this is great", "pos"),  # the negation's scope ends at the comma
+        ("this is not great", "neg"),
+        ("I couldn't be happier with Acme", "pos"),  # negations that do not negate
+        ("I can't believe how good this is", "pos"),
+        ("I can't stop smiling", "pos"),
+        ("Acme couldn't be worse", "neg"),
+        ("it was kind of bad", "neg"),  # "kind of" is a hedge, not the praise "kind"
+        ("It's kind of a long story", "neu"),
+    ],
+)
+def test_negation_scope_idioms_and_hedges(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+def test_vader_terms_listed_twice_are_rated_as_vader_rates_them() -> None:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from worker.text.lexicons import vader_lexicon
+
+    theirs = SentimentIntensityAnalyzer().lexicon
+    for term in ("lol", "lmao", "ok", "sob"):  # listed twice in VADER's file; the last line wins
+        assert vader_lexicon()[term] == theirs[term]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("yes I will be there tomorrow", "neu"),  # answer particles judge nothing
+        ("ok see you at 5", "neu"),
+        ("Please send me the tracking number", "neu"),  # a request, not praise
+        ("I'll be there as well", "neu"),
+        ("I contacted tech support this morning", "neu"),  # the name of a service
+        ("make sure you update the app", "neu"),
+        ("get well soon", "pos"),
+        ("well done Acme", "pos"),
+        ("that movie was pretty bad", "neg"),  # "pretty" before a rated word is a degree adverb
+        ("what a pretty dress", "pos"),
+    ],
+)
+def test_discourse_particles_and_service_names_carry_no_valence(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+def test_pretty_before_a_rated_word_intensifies_it() -> None:
+    boosted = score_text("that movie was pretty bad", "en").polarity
+    assert boosted < score_text("that movie was bad", "en").polarity < 0

@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from worker.text.preprocess import ELONGATED, MAYBE_ELONGATED, squeeze_elongation
+from worker.text.preprocess import ELONGATED, MAYBE_ELONGATED, TOKEN, squeeze_elongation
 
 B_INCR = 0.293  # VADER: mean rating increase of a booster word
 CAPS_INCR = 0.733  # VADER: mean rating increase of a word in capitals
@@ -90,10 +90,25 @@ def build_phrases(
     return words, phrases
 
 
-def _negated(pack: LanguagePack, low: list[str], i: int) -> bool:
+def _negated(
+    pack: LanguagePack,
+    low: list[str],
+    i: int,
+    breaks: frozenset[int] = frozenset(),
+    floor: int = 0,
+) -> bool:
+    """Is the word at `i` in the scope of a negation: one of the three tokens before it, in the
+    same clause (`breaks`: the tokens a clause starts with, after ",", ".", "!"...), and not
+    inside a phrase read before it (tokens before `floor`: "can't believe" negates nothing)."""
     negators = pack.negators
     particle = False
     start = i - 3 if i >= 3 else 0
+    if start < floor:
+        start = floor
+    for k in range(i, start, -1):
+        if k in breaks:
+            start = k
+            break
     for j in range(start, i):
         w = low[j]
         if w in negators or w.endswith("n't"):
@@ -104,6 +119,27 @@ def _negated(pack: LanguagePack, low: list[str], i: int) -> bool:
         return False
     # "ne ... que" means "only", not "not".
     return not any(w in pack.particle_breakers for w in low[i + 1 : i + 4])
+
+
+#: What ends a clause between two tokens; a negation's scope ends there (Pang, Lee and
+#: Vaithyanathan 2002: "not" reaches up to the next punctuation mark).
+_CLAUSE_END = frozenset(".,;:!?")
+
+
+def _clause_starts(text: str, n: int) -> frozenset[int]:
+    """Indexes of the tokens that start a clause after the first: punctuation comes before them.
+
+    Only for packs whose tokens are `preprocess.TOKEN`'s (no `split`); empty if they differ."""
+    if "’" in text:
+        text = text.replace("’", "'")
+    starts: set[int] = set()
+    prev_end = -1
+    k = -1
+    for k, m in enumerate(TOKEN.finditer(text)):
+        if prev_end >= 0 and not _CLAUSE_END.isdisjoint(text[prev_end : m.start()]):
+            starts.add(k)
+        prev_end = m.end()
+    return frozenset(starts) if k + 1 == n else frozenset()
 
 
 def _capitalized(t: str) -> bool:
@@ -162,6 +198,7 @@ def valence(
         emoji.get,
         boosters.get,
     )
+    breaks: frozenset[int] | None = None  # clause starts, found when a word is first scored
     skip = 0  # a matched phrase's tokens are read as one
     in_phrases = 0  # tokens read as part of a phrase ("pas mal" is praise, not a negation)
     negated_any = False
@@ -177,7 +214,7 @@ def valence(
                         pos.append(i)
                         vals.append(v)
                     skip = i + k + 1
-                    in_phrases += sum(1 for t in low[i:skip] if t in negators)
+                    in_phrases += sum(1 for t in low[i:skip] if t in negators or t.endswith("n't"))
                     break
             if skip > i:
                 continue
@@ -226,7 +263,13 @@ def valence(
             b = boosters_get(low[j])
             if b is not None:
                 v += sign * b * scale
-        if _negated(pack, low, i) and w not in pack.unnegated:
+        negated = _negated(pack, low, i, floor=skip) and w not in pack.unnegated
+        if negated and pack.split is None:
+            # Only now, with a negation in reach, look for punctuation between the two.
+            if breaks is None:
+                breaks = frozenset() if _CLAUSE_END.isdisjoint(text) else _clause_starts(text, n)
+            negated = not breaks or _negated(pack, low, i, breaks, skip)
+        if negated:
             v *= N_SCALAR
             negated_any = True
         if w in pack.praise and v > 0:
@@ -264,7 +307,26 @@ def valence(
             total += v * (0.5 if p < last else 1.5)
     else:
         total = sum(vals)
+    if len(vals) == 1 and LONE_BAR:
+        emphatic = _emphasised(total, text)
+        if abs(emphatic) < LONE_BAR and (emphatic > 0 or not LONE_POS_ONLY):
+            return 0.0, 1
     return _squash(total, text), len(vals)
+
+
+LONE_BAR = 0.0
+LONE_POS_ONLY = False
+
+
+def _emphasised(total: float, text: str) -> float:
+    if total:
+        bangs = text.count("!")
+        emphasis = min(bangs, 4) * 0.292
+        questions = text.count("?")
+        if questions > 1:
+            emphasis += questions * 0.18 if questions <= 3 else 0.96
+        total += emphasis if total > 0 else -emphasis
+    return total
 
 
 def _squash(total: float, text: str) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from worker.text.engine import LanguagePack, build_phrases
+from worker.text.engine import B_INCR, LanguagePack, build_phrases
 from worker.text.lexicons import DATA, read_table, vader_disputed, vader_lexicon, words
 from worker.text.preprocess import TOKEN
 
@@ -64,7 +64,10 @@ def pack() -> LanguagePack:
         code="en",
         words=lexicon,
         phrases=phrases,
-        boosters={k: float(v) for k, v in BOOSTER_DICT.items() if " " not in k},
+        # VADER's boosters, and "pretty" before a rated word ("pretty bad"): a degree adverb
+        # there, as "quite" is, not the praise "pretty" (2.2) it is before a noun.
+        boosters={k: float(v) for k, v in BOOSTER_DICT.items() if " " not in k}
+        | {"pretty": B_INCR},
         # VADER's negations, and "no", which VADER reads as one before a lexicon word ("no good").
         negators=frozenset(w.lower() for w in NEGATE) | {"no"},
         contrast=frozenset({"but", "however"}),

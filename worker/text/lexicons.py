@@ -53,14 +53,24 @@ def read_table(path: Path) -> dict[str, float]:
 
 @lru_cache(maxsize=1)
 def vader_lexicon() -> dict[str, float]:
-    """VADER's 7,500 words and emoticons with their mean human rating."""
-    lexicon: dict[str, float] = {}
+    """VADER's 7,500 words and emoticons with their mean human rating.
+
+    A few terms are listed twice ("lol" 2.9 and 1.8); as in VADER's own loader, the last line
+    wins, so that tocsin rates them as VADER does.
+    """
+    return {term: mean for term, (mean, _) in _vader_ratings().items()}
+
+
+@lru_cache(maxsize=1)
+def _vader_ratings() -> dict[str, tuple[float, float]]:
+    """term → (mean, standard deviation) of its raters, the last line of a term winning."""
+    ratings: dict[str, tuple[float, float]] = {}
     path = _package_file("vaderSentiment.vaderSentiment", "vader_lexicon.txt")
     for line in path.read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
-        if len(parts) >= 2:
-            lexicon.setdefault(parts[0], float(parts[1]))
-    return lexicon
+        if len(parts) >= 3:
+            ratings[parts[0]] = (float(parts[1]), float(parts[2]))
+    return ratings
 
 
 @lru_cache(maxsize=1)
@@ -68,13 +78,11 @@ def vader_disputed() -> frozenset[str]:
     """VADER words its ten raters disagreed on more than they agreed: standard deviation of the
     ratings above the absolute mean ("want" 0.3 ± 1.19, "god" 1.1 ± 1.51). Such a word is a
     faint or two-sided cue, and alone it labels a neutral post. Emoticons are kept."""
-    disputed: set[str] = set()
-    path = _package_file("vaderSentiment.vaderSentiment", "vader_lexicon.txt")
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[0].isalpha() and float(parts[2]) > abs(float(parts[1])):
-            disputed.add(parts[0].lower())
-    return frozenset(disputed)
+    return frozenset(
+        term.lower()
+        for term, (mean, spread) in _vader_ratings().items()
+        if term.isalpha() and spread > abs(mean)
+    )
 
 
 #: A French word or phrase: letters, with inner hyphens, apostrophes or spaces.

@@ -14,6 +14,10 @@ URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 HANDLE = re.compile(r"@\w+")
 HASHTAG = re.compile(r"#(\w+)")
 RETWEET_PREFIX = re.compile(r"^\s*(?:rt|mt)\s+@\w+:?\s*", re.IGNORECASE)
+#: A character written as a JSON/Python escape ("don\\u2019t"), or an emoji as two surrogates.
+UNICODE_ESCAPE = re.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})"
+)
 
 # Hashtag segmentation: a capital starts a word ("JeBoycotteAcme"), a run of capitals is an acronym
 # unless it ends a word's first letter ("SNCFenGreve" keeps "SNCF"), digits stand alone.
@@ -60,13 +64,25 @@ def _hashtag_words(m: re.Match[str]) -> str:
     return " " + split_hashtag(m.group(1)) + " "
 
 
+def _unescape(m: re.Match[str]) -> str:
+    high, low, one = m.groups()
+    if one is not None:
+        code = int(one, 16)
+        return m.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)  # a lone surrogate stays
+    return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+
+
 def clean(text: str) -> str:
-    """Decode HTML entities, drop URLs, @handles and a leading 'RT @x:', turn hashtags into
-    words, squeeze spaces."""
+    """Decode HTML entities and escaped characters ("\\u2019"), drop URLs, @handles and a leading
+    'RT @x:', turn hashtags into words, squeeze spaces."""
     # Each pattern runs only when the text has the character it needs: most posts have no URL,
     # handle or hashtag, and the regular expressions are most of what cleaning costs.
     if "&" in text:
         text = html.unescape(text)  # posts from APIs often carry "&amp;", "&gt;" as written
+    if "\\u" in text:
+        # Text that went through JSON twice keeps its escapes as written: "don\\u2019t" is
+        # "don't" (a negation), "\\u002c" a comma (a clause break), not the word "u".
+        text = UNICODE_ESCAPE.sub(_unescape, text)
     text = RETWEET_PREFIX.sub("", text)
     if "://" in text or "www." in text or "WWW." in text:
         text = URL.sub(" ", text)
