@@ -307,26 +307,7 @@ def valence(
             total += v * (0.5 if p < last else 1.5)
     else:
         total = sum(vals)
-    if len(vals) == 1 and LONE_BAR:
-        emphatic = _emphasised(total, text)
-        if abs(emphatic) < LONE_BAR and (emphatic > 0 or not LONE_POS_ONLY):
-            return 0.0, 1
     return _squash(total, text), len(vals)
-
-
-LONE_BAR = 0.0
-LONE_POS_ONLY = False
-
-
-def _emphasised(total: float, text: str) -> float:
-    if total:
-        bangs = text.count("!")
-        emphasis = min(bangs, 4) * 0.292
-        questions = text.count("?")
-        if questions > 1:
-            emphasis += questions * 0.18 if questions <= 3 else 0.96
-        total += emphasis if total > 0 else -emphasis
-    return total
 
 
 def _squash(total: float, text: str) -> float:
