@@ -22,6 +22,17 @@
    - **other NAB categories** (realTraffic, realAdExchange, realKnownCause, realAWSCloudwatch,
      artificialWithAnomaly), shipped defaults. Files `tocsin detect-series` refuses (a repeated
      timestamp, a negative value) are listed and scored as no alerts.
+   - **history cut**: the five half-A files with their first 4 and 7 days removed (labelled
+     windows that fall in the new probationary period dropped): the same stories seen with less
+     history before them, as a series that starts later would see them.
+6. With `--diagnose`, where the default settings go wrong on realTweets: every alert (true or
+   false, its day since the series starts, weekday, score, surprise against its reference, the
+   rise of each window, the last day's level against the week before) and every missed window
+   (its best score and rise), then a count of the false positives by cause; and the recall of
+   **injected stories**: a nine-hour story (an hour's ramp, two hours at its height, a six-hour
+   decay) added, one at a time, every two days of each half-A file away from its labelled
+   windows, at 3 and 5 times the file's own daily mean; found = an alert within 12 hours of its
+   start. This counts misses on many more stories than half A's 16 windows.
 The data stay in SHARED; nothing is copied into the repository.
 """
 
@@ -33,6 +44,7 @@ import itertools
 import platform
 import sys
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -50,7 +62,12 @@ from worker.detection.cli import (  # noqa: E402
     read_series,
     read_series_rows,
 )
-from worker.detection.series import DEFAULT, SeriesSettings, detect  # noqa: E402
+from worker.detection.series import (  # noqa: E402
+    DEFAULT,
+    SeriesSettings,
+    detect,
+    reference,
+)
 
 #: What leave-one-series-out may fit on four files. "rank": the one setting without a meaning
 #: of its own (memory_days is the seasonal baseline's two weeks, alert_score 0.5 is "as
@@ -173,6 +190,29 @@ class Runs:
         frames = {k: self.alerts(k, s) for k in keys}
         return self.nab.score(frames, thresholds={p: 0.5 for p in self.nab.PROFILE_ORDER})[profile]
 
+    def cut(self, keys: list[str], s: SeriesSettings, days: int) -> dict:  # type: ignore[type-arg]
+        """Standard score of `keys` with their first `days` days removed."""
+        frames, windows = {}, {}
+        labels = self.nab.load_windows()
+        for k in keys:
+            stamps, v, width, epoch0, offsets, refused = self.load(k)
+            at = int(np.searchsorted(offsets, days * 86400.0))
+            alert = (
+                np.zeros(len(v) - at)
+                if refused
+                else detect_rows(
+                    as_counts(v[at:]), offsets[at:] - offsets[at], width, s, epoch0 + offsets[at]
+                )[1]
+            )
+            frames[k] = pd.DataFrame(
+                {"timestamp": stamps[at:], "value": v[at:], "anomaly_score": alert.astype(float)}
+            )
+            start = pd.Timestamp(stamps[at:][self.nab.probation_length(len(v) - at)])
+            windows[k] = [w for w in labels[k] if w[0] > start]
+        return self.nab.score(
+            frames, windows=windows, thresholds={p: 0.5 for p in self.nab.PROFILE_ORDER}
+        )["standard"]
+
 
 def row(r: dict) -> str:  # type: ignore[type-arg]
     return f"{r['normalized']:5.1f} ({r['windows_detected']}/{r['windows']}, {r['fp_rows']} FP)"
@@ -201,6 +241,9 @@ def validate(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
             f"  LOSO ({name}) mean {np.mean(held):.1f}, worst {min(held):.1f}; "
             f"shipped defaults per file: mean {np.mean(shipped):.1f}, worst {min(shipped):.1f}"
         )
+    print("\nhistory cut (half A without its first days; windows in the new probation dropped)")
+    for days in (4, 7):
+        print(f"  first {days} days removed: {row(runs.cut(tweets, DEFAULT, days))}")
     print("\nplateau (half A, standard; one setting moved, the others at their defaults)")
     base = runs.score(tweets, DEFAULT)
     print(f"  defaults: {row(base)}")
@@ -227,12 +270,114 @@ def validate(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+#: Injected story, per five-minute bucket: an hour's ramp, two hours at its height, then a
+#: six-hour decay (multiplied by (size − 1) × the file's daily mean).
+_T = np.arange(9 * 12)
+STORY = np.where(_T < 12, (_T + 1) / 12, np.where(_T < 36, 1.0, np.exp(-(_T - 36) / 24)))
+
+
+def rises(v: np.ndarray, expected: np.ndarray, width: int, t: int) -> str:
+    """Observed / expected over each window of the defaults ending at bucket t."""
+    out = []
+    for m in DEFAULT.windows_minutes:
+        n = max(1, round(m * 60 / width))
+        if t >= n - 1:
+            out.append(f"{v[t - n + 1 : t + 1].sum() / expected[t - n + 1 : t + 1].sum():.1f}")
+    return "/".join(out)
+
+
+def diagnose(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
+    """Where the defaults go wrong on half A, and the recall of injected stories."""
+    runs = Runs(nab, data)
+    labels = nab.load_windows()
+    tweets = sorted(f"realTweets/{p.name}" for p in (data / "realTweets").glob("*.csv"))
+    s = DEFAULT
+    causes: dict[str, int] = {}
+    print("\ndiagnosis (realTweets half A, shipped defaults)")
+    for k in tweets:
+        stamps, v, width, epoch0, _, _ = runs.load(k)
+        per_day = round(86400 / width)
+        r = detect(v, width, s, epoch0=epoch0)
+        ref = reference(r.surprise, per_day, s)
+        geo = nab.file_geometry(k, stamps, labels[k])
+        ts = pd.to_datetime(pd.Series(stamps))
+        print(f"  {k}")
+        for t in np.flatnonzero(r.alert):
+            day = (ts[t] - ts[0]).total_seconds() / 86400
+            last = np.median(v[max(0, t - per_day) : t])
+            week = (
+                np.median(v[max(0, t - 8 * per_day) : max(0, t - per_day)]) if t > per_day else last
+            )
+            shift = (last + 1) / (week + 1)
+            if not geo.keep[t]:
+                tag = "probation"
+            elif geo.window[t] >= 0:
+                tag = "TP"
+            else:
+                tag = "FP"
+                cause = (
+                    "first week"
+                    if day < 7
+                    else "after a level shift"
+                    if shift >= s.min_rise
+                    else "weekend"
+                    if ts[t].dayofweek >= 5
+                    else "weekday, level steady"
+                )
+                causes[cause] = causes.get(cause, 0) + 1
+            print(
+                f"    {tag:9s} {ts[t]} day {day:4.1f} {ts[t].day_name()[:3]} score {r.score[t]:.2f}"
+                f" surprise {r.surprise[t]:5.1f} / reference {ref[t]:5.1f}, rise {rises(v, r.expected, width, t)}"
+                f" (15 min/1 h/3 h), last day / week before {shift:.2f}"
+            )
+        for w in range(geo.n_windows):
+            rows = np.flatnonzero(geo.window == w)
+            if len(rows) and not r.alert[rows].any():
+                t = int(rows[0] + np.argmax(r.score[rows]))
+                print(
+                    f"    MISSED    window from {ts[rows[0]]}: best score {r.score[t]:.2f} at {ts[t]},"
+                    f" surprise {r.surprise[t]:.1f} / reference {ref[t]:.1f}, rise {rises(v, r.expected, width, t)}"
+                )
+    print("  false positives by cause: " + ", ".join(f"{c} {n}" for c, n in causes.items()))
+    print("\ninjected stories (one at a time, every two days, away from labelled windows)")
+    for size in (3, 5):
+        found, total = 0, 0
+        per_file = []
+        for k in tweets:
+            stamps, v, width, epoch0, _, _ = runs.load(k)
+            per_day = round(86400 / width)
+            ts = pd.to_datetime(pd.Series(stamps))
+            near = [
+                (pd.Timestamp(a) - pd.Timedelta(days=1), pd.Timestamp(b) + pd.Timedelta(days=1))
+                for a, b in labels[k]
+            ]
+            mean = pd.Series(v).rolling(per_day, min_periods=1, center=True).mean().to_numpy()
+            rng = np.random.default_rng(zlib.crc32(f"{k}{size}".encode()))
+            hit = n = 0
+            for day in range(4, len(v) // per_day - 1, 2):
+                on = day * per_day + int(rng.integers(0, per_day))
+                if any(a <= ts[on] <= b for a, b in near):
+                    continue
+                end = min(len(v), on + per_day // 2)
+                vv = v[:end].copy()
+                m = min(end - on, len(STORY))
+                vv[on : on + m] += rng.poisson(mean[on : on + m] * (size - 1) * STORY[:m])
+                hit += int(detect(vv, width, s, epoch0=epoch0).alert[on:end].any())
+                n += 1
+            found, total = found + hit, total + n
+            per_file.append(f"{k.split('_')[-1][:-4]} {hit}/{n}")
+        print(f"  {size} x the daily mean: found {found}/{total} ({', '.join(per_file)})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "nab")
     ap.add_argument("--validate", action="store_true", help="also LOSO, plateau, other categories")
     ap.add_argument("--no-peer", action="store_true", help="skip luminol")
+    ap.add_argument(
+        "--diagnose", action="store_true", help="alerts and misses by cause, injected stories"
+    )
     args = ap.parse_args()
     nab = load_scorer(args.shared)
     files = sorted((args.shared / "data" / "nab" / "data" / "realTweets").glob("*.csv"))
@@ -285,6 +430,8 @@ def main() -> int:
         print(f"throughput: {points / peer_seconds:,.0f} points/s")
     if args.validate:
         validate(nab, args.shared / "data" / "nab" / "data")
+    if args.diagnose:
+        diagnose(nab, args.shared / "data" / "nab" / "data")
     return 0
 
 
