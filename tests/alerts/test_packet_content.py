@@ -1,6 +1,6 @@
 """Pieces of the packet's content (alerts/packets/content.py) checked against what they stand in
 for: the chart band's percentiles against numpy's, the themes grouped by the keys ingest stored
-against the themes of the texts alone."""
+against the themes of the texts alone; the category counts posts, not distinct texts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from itertools import combinations_with_replacement
 import numpy as np
 
 from alerts.packets.content import _themes, percentile
+from alerts.packets.words import category
 from worker.text import near_duplicate_key
 
 
@@ -55,3 +56,14 @@ def test_themes_count_near_duplicates_once_with_or_without_the_stored_keys() -> 
     # The storm is one post of five distinct ones; "battery" is in four distinct posts.
     assert posts["#lumiofire"] == 2 and posts["battery"] == 4
     assert all(t["lift"] is None for t in from_texts)  # nothing like it said before
+
+
+def test_the_category_counts_every_post_of_a_repeated_text() -> None:
+    """Each distinct text is read once, but counts as many posts as say it: two posts are enough
+    for a category, one is not (and case does not make a text another one)."""
+    fire = "The charger caught FIRE last night"
+    assert category([fire]) == "viral_complaint"
+    assert category([fire, fire.lower()]) == "product_safety"
+    many = [fire] * 3 + ["Worst support ever, nobody answers"] * 40
+    assert category(many) == "viral_complaint"  # 3 of 43 posts: under a tenth
+    assert category(many[:3] + many[3:20]) == "product_safety"  # 3 of 20
