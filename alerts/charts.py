@@ -29,6 +29,11 @@ BAND = "#9fb3d9"
 KEPT = 32
 _kept: OrderedDict[str, bytes] = OrderedDict()
 _kept_lock = threading.Lock()
+#: One chart drawn at a time: the figures share their renderers (see `_subplots`).
+_draw_lock = threading.Lock()
+#: (width px, height px, dpi) -> the Agg renderer every figure of that size draws on.
+_renderers: dict[tuple[float, float, float], Any] = {}
+_canvas: Any = None
 
 
 def _remembered(key: Any, draw: Callable[[], bytes]) -> bytes:
@@ -39,7 +44,8 @@ def _remembered(key: Any, draw: Callable[[], bytes]) -> bytes:
         if png is not None:
             _kept.move_to_end(k)
             return png
-    png = draw()
+    with _draw_lock:
+        png = draw()
     with _kept_lock:
         _kept[k] = png
         while len(_kept) > KEPT:
@@ -47,14 +53,38 @@ def _remembered(key: Any, draw: Callable[[], bytes]) -> bytes:
     return png
 
 
+def _canvas_class() -> Any:
+    """An Agg canvas whose renderer is shared by every figure of the same size and dpi.
+
+    matplotlib keeps text extents per renderer, and a chart measures its texts twice (tight
+    layout, then the picture) on two renderers (100 then 110 dpi); with a renderer of its own,
+    each new figure measured every tick label again. A renderer is cleared before each draw, so
+    the picture is the same."""
+    global _canvas
+    if _canvas is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
+
+        class SharedRendererCanvas(FigureCanvasAgg):
+            def get_renderer(self) -> Any:
+                w, h = self.get_width_height(physical=True)
+                key = (w, h, self.figure.dpi)
+                renderer = _renderers.get(key)
+                if renderer is None:
+                    renderer = _renderers[key] = RendererAgg(w, h, self.figure.dpi)
+                self.renderer, self._lastKey = renderer, key
+                return renderer
+
+        _canvas = SharedRendererCanvas
+    return _canvas
+
+
 def _subplots(figsize: tuple[float, float]) -> tuple[Any, Any]:
-    """A figure on its own Agg canvas and its one Axes, without pyplot: no global figure
-    registry to close, no interactive backend machinery to import."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    """A figure on an Agg canvas and its one Axes, without pyplot: no global figure registry
+    to close, no interactive backend machinery to import."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
+    _canvas_class()(fig)
     return fig, fig.subplots()
 
 
