@@ -8,6 +8,7 @@ new kind of row appears in packets without a change here.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -139,11 +140,11 @@ _CATEGORY_PATTERNS = {
 def category(texts: Sequence[str]) -> str:
     """The crisis category that most of these (negative) posts speak of."""
     scores = dict.fromkeys(CATEGORY_WORDS, 0)
-    for text in texts:
-        low = text.lower()
+    # Each text read once, however many posts say it (copy-paste storms, reposts).
+    for low, posts in Counter(text.lower() for text in texts).items():
         for cat, pattern in _CATEGORY_PATTERNS.items():
             if pattern.search(low):
-                scores[cat] += 1
+                scores[cat] += posts
     best = max(scores, key=lambda c: scores[c])
     return best if scores[best] >= max(2, len(texts) // 10) else "viral_complaint"
 
