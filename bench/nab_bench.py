@@ -33,6 +33,12 @@
    decay) added, one at a time, every two days of each half-A file away from its labelled
    windows, at 3 and 5 times the file's own daily mean; found = an alert within 12 hours of its
    start. This counts misses on many more stories than half A's 16 windows.
+7. With `--reference`, the trust-reference variants measured for issue 15 (a busy topic blind
+   after two cap-level days; `REFERENCE_VARIANTS`, none shipped): each replaces
+   `series.reference` for the run only, and is scored on half A (all, per file, leave-one-out
+   on the rank grid), on the injected stories, on the other categories, and on a generated
+   topic that bursts every day (the guarantee of
+   `test_a_topic_that_bursts_every_day_stops_paging_on_its_bursts`: no page after day 5).
 The data stay in SHARED; nothing is copied into the repository.
 """
 
@@ -54,6 +60,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from worker.detection import series as series_module  # noqa: E402
 from worker.detection.cli import (  # noqa: E402
     SeriesError,
     as_counts,
@@ -369,6 +376,205 @@ def diagnose(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
         print(f"  {size} x the daily mean: found {found}/{total} ({', '.join(per_file)})")
 
 
+def _kth(peaks: np.ndarray, rank: int) -> np.ndarray:
+    return -np.partition(-peaks, rank - 1, axis=0)[rank - 1]
+
+
+def _decayed(peaks: np.ndarray, half_life: float) -> np.ndarray:
+    return peaks * (0.5 ** (np.arange(len(peaks)) / half_life))[:, None]
+
+
+def _set_aside_cap(peaks: np.ndarray) -> np.ndarray:
+    return np.where(peaks >= series_module.MAX_SURPRISE, 0.0, peaks)
+
+
+#: Reference variants (issue 15): daily peaks (rows: days back) and settings -> the reference
+#: before its `min_surprise` floor. "reported events set aside" is run separately (sequential).
+REFERENCE_VARIANTS: dict[str, object] = {
+    "shipped (2nd largest daily peak)": lambda p, s: _kth(p, s.memory_rank),
+    "ceiling 100": lambda p, s: np.fmin(_kth(p, s.memory_rank), 100.0),
+    "ceiling 150 (half the cap)": lambda p, s: np.fmin(_kth(p, s.memory_rank), 150.0),
+    "ceiling 200": lambda p, s: np.fmin(_kth(p, s.memory_rank), 200.0),
+    "cap-level days set aside": lambda p, s: _kth(_set_aside_cap(p), s.memory_rank),
+    "cap-level days count as the largest other day (>= 150)": lambda p, s: _kth(
+        np.where(
+            p >= series_module.MAX_SURPRISE,
+            np.fmax(_set_aside_cap(p).max(axis=0), 150.0)[None, :],
+            p,
+        ),
+        s.memory_rank,
+    ),
+    "relative cap 4 x median day": lambda p, s: np.fmin(
+        _kth(p, s.memory_rank), 4 * np.fmax(np.median(p, axis=0), s.min_surprise)
+    ),
+    "relative cap 6 x median day": lambda p, s: np.fmin(
+        _kth(p, s.memory_rank), 6 * np.fmax(np.median(p, axis=0), s.min_surprise)
+    ),
+    "relative cap 8 x median day": lambda p, s: np.fmin(
+        _kth(p, s.memory_rank), 8 * np.fmax(np.median(p, axis=0), s.min_surprise)
+    ),
+    "half-life 7 days": lambda p, s: _kth(_decayed(p, 7.0), s.memory_rank),
+    "half-life 3.5 days": lambda p, s: _kth(_decayed(p, 3.5), s.memory_rank),
+    "compressed scale (power 0.75)": lambda p, s: (
+        s.min_surprise * np.fmax(_kth(p, s.memory_rank) / s.min_surprise, 1.0) ** 0.75
+    ),
+}
+
+
+def _variant_reference(fn):  # type: ignore[no-untyped-def]
+    def ref(sup: np.ndarray, per_day: int, s: SeriesSettings = DEFAULT) -> np.ndarray:
+        n = len(sup)
+        day_peak = series_module._trailing_max(sup, per_day)
+        peaks = np.zeros((max(1, s.memory_days), n))
+        for j in range(s.memory_days):
+            if j * per_day < n:
+                peaks[j, j * per_day :] = day_peak[: n - j * per_day]
+        return np.fmax(fn(peaks, s), s.min_surprise)
+
+    return ref
+
+
+def _alerts(sup: np.ndarray, ref: np.ndarray, per_day: int, s: SeriesSettings, width: int):  # type: ignore[no-untyped-def]
+    """`detect`'s last steps (score, cooldown, one alert per event) from a surprise column."""
+    ratio = sup / ref
+    score = ratio / (ratio + 1.0)
+    score[: int(s.warmup_days * per_day)] = 0.0
+    cooldown = max(1, int(s.cooldown_hours * 3600 / width))
+    score = np.where(score > series_module._trailing_max(score, cooldown), score, 0.0)
+    alert = np.zeros(len(sup), dtype=np.int64)
+    last = -(10**12)
+    for t in np.flatnonzero(score >= s.alert_score):
+        if t - last > cooldown:
+            alert[t] = 1
+            last = int(t)
+    return alert
+
+
+def _alerts_reported_aside(sup, per_day, s, width):  # type: ignore[no-untyped-def]
+    """Alerts when the reference ignores the `cooldown_hours` after each alert (an event
+    already reported does not raise the bar), worked out alert by alert (causal)."""
+    cooldown = max(1, int(s.cooldown_hours * 3600 / width))
+    masked, alert, start = sup.copy(), np.zeros(len(sup), dtype=np.int64), 0
+    while True:
+        found = _alerts(sup, reference(masked, per_day, s), per_day, s, width)
+        found[:start] = 0
+        later = np.flatnonzero(found)
+        if not len(later):
+            return alert
+        t = int(later[0])
+        alert[t], start = 1, t + cooldown + 1
+        masked[t : t + cooldown] = 0.0
+
+
+def _bursts_every_day() -> np.ndarray:
+    """The generated topic of test_a_topic_that_bursts_every_day_stops_paging_on_its_bursts."""
+    t = np.arange(16 * 288)
+    series = np.random.default_rng(5).poisson(40 * (1 + 0.6 * np.sin(2 * np.pi * t / 288)))
+    series = series.astype(float)
+    rng = np.random.default_rng(11)
+    for day in range(16):
+        at = day * 288 + int(rng.integers(0, 288 - 12))
+        series[at : at + 12] += 200
+    return series
+
+
+def reference_variants(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each reference variant on half A, injected stories, other categories, bursty topic."""
+    labels = nab.load_windows()
+    tweets = sorted(f"realTweets/{p.name}" for p in (data / "realTweets").glob("*.csv"))
+    s = DEFAULT
+    loader = Runs(nab, data)
+    base_sup = {}
+    for k in tweets:
+        _, v, width, epoch0, _, _ = loader.load(k)
+        base_sup[k] = series_module.VolumeState.fresh(v, width, 0, epoch0)
+        series_module.fill(base_sup[k], s)
+    # Injected stories as --diagnose builds them; the surprise before the story is the
+    # series' own (causal), so only the buckets from the story on are worked out again.
+    cases: dict[int, list] = {3: [], 5: []}  # type: ignore[type-arg]
+    for size in (3, 5):
+        for k in tweets:
+            stamps, v, width, epoch0, _, _ = loader.load(k)
+            per_day = round(86400 / width)
+            ts = pd.to_datetime(pd.Series(stamps))
+            near = [
+                (pd.Timestamp(a) - pd.Timedelta(days=1), pd.Timestamp(b) + pd.Timedelta(days=1))
+                for a, b in labels[k]
+            ]
+            mean = pd.Series(v).rolling(per_day, min_periods=1, center=True).mean().to_numpy()
+            rng = np.random.default_rng(zlib.crc32(f"{k}{size}".encode()))
+            for day in range(4, len(v) // per_day - 1, 2):
+                on = day * per_day + int(rng.integers(0, per_day))
+                if any(a <= ts[on] <= b for a, b in near):
+                    continue
+                end = min(len(v), on + per_day // 2)
+                vv = v[:end].copy()
+                m = min(end - on, len(STORY))
+                vv[on : on + m] += rng.poisson(mean[on : on + m] * (size - 1) * STORY[:m])
+                st = series_module.VolumeState.fresh(vv, width, 0, epoch0)
+                b = base_sup[k]
+                st.expected[:on], st.spread[:on], st.surprise[:on] = (
+                    b.expected[:on],
+                    b.spread[:on],
+                    b.surprise[:on],
+                )
+                series_module.fill(st, s)
+                cases[size].append((k, st.surprise.copy(), on, end, width, per_day))
+    bursty = _bursts_every_day()
+    bursty_sup = series_module.surprise(bursty, 300, s)[1]
+    shipped = series_module.reference
+    names = [*REFERENCE_VARIANTS, "reported events set aside"]
+    print("\nreference variants (issue 15; standard profile; none shipped)")
+    for name in names:
+        aside = name == "reported events set aside"
+        fn = shipped if aside else _variant_reference(REFERENCE_VARIANTS[name])
+
+        def alerts_of(sup, per_day, width, fn=fn, aside=aside):  # type: ignore[no-untyped-def]
+            if aside:
+                return _alerts_reported_aside(sup, per_day, s, width)
+            return _alerts(sup, fn(sup, per_day, s), per_day, s, width)
+
+        series_module.reference = fn  # type: ignore[assignment]
+        try:
+            runs = Runs(nab, data)
+            if aside:
+                for k in tweets:
+                    _, v, width, _, _, _ = runs.load(k)
+                    runs.cache[k, s] = alerts_of(base_sup[k].surprise, round(86400 / width), width)
+            half = runs.score(tweets, s)
+            per = [runs.score([k], s)["normalized"] for k in tweets]
+            loso = []
+            if not aside:
+                grid = [replace(s, memory_rank=r) for r in (1, 2, 3, 4)]
+                for k in tweets:
+                    rest = [x for x in tweets if x != k]
+                    best = max(grid, key=lambda g: runs.score(rest, g)["normalized"])
+                    loso.append(runs.score([k], best)["normalized"])
+            recall = []
+            for size in (3, 5):
+                hits = {k.split("_")[-1][:-4]: 0 for k in tweets}
+                for k, sup, on, end, width, per_day in cases[size]:
+                    hits[k.split("_")[-1][:-4]] += int(alerts_of(sup, per_day, width)[on:end].any())
+                recall.append(f"{sum(hits.values())}/{len(cases[size])} (AAPL {hits['AAPL']})")
+            other = []
+            if not aside:
+                for cat in OTHER:
+                    keys = sorted(f"{cat}/{p.name}" for p in (data / cat).glob("*.csv"))
+                    other.append(
+                        f"{cat[4:] if cat.startswith('real') else cat[:10]} {runs.score(keys, s)['normalized']:.1f}"
+                    )
+            late = [a for a in np.flatnonzero(alerts_of(bursty_sup, 288, 300)) if a >= 5 * 288]
+        finally:
+            series_module.reference = shipped  # type: ignore[assignment]
+        print(
+            f"  {name:34s}\n      half A {row(half)}; per file {np.mean(per):.1f} / {min(per):.1f}; "
+            + (f"LOSO rank {np.mean(loso):.1f} / {min(loso):.1f}; " if loso else "")
+            + f"injected 3x {recall[0]}, 5x {recall[1]}; "
+            + (f"{', '.join(other)}; " if other else "")
+            + f"bursty topic pages after day 5: {len(late)}"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -377,6 +583,9 @@ def main() -> int:
     ap.add_argument("--no-peer", action="store_true", help="skip luminol")
     ap.add_argument(
         "--diagnose", action="store_true", help="alerts and misses by cause, injected stories"
+    )
+    ap.add_argument(
+        "--reference", action="store_true", help="the reference variants of issue 15 (not shipped)"
     )
     args = ap.parse_args()
     nab = load_scorer(args.shared)
@@ -432,6 +641,8 @@ def main() -> int:
         validate(nab, args.shared / "data" / "nab" / "data")
     if args.diagnose:
         diagnose(nab, args.shared / "data" / "nab" / "data")
+    if args.reference:
+        reference_variants(nab, args.shared / "data" / "nab" / "data")
     return 0
 
 
