@@ -306,3 +306,20 @@ def test_a_sustained_shift_pages_once_then_becomes_the_usual_level() -> None:
     after = [a for a in alerts if a >= shift]
     assert len(after) == 1
     assert shift <= after[0] <= shift + 12  # within the hour of the shift
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    r=st.floats(0.5, 5_000, allow_nan=False),
+    expected=st.floats(0, 100_000, allow_nan=False),
+    coverage=st.sampled_from([0.5, 0.8, 0.9, 0.95, 0.99]),
+)
+def test_the_band_quantiles_are_scipy_stats_own(r: float, expected: float, coverage: float) -> None:
+    """`series.nbinom_ppf` (no `scipy.stats` import) gives what `scipy.stats.nbinom.ppf` gives."""
+    from scipy.stats import nbinom
+
+    from worker.detection.series import nbinom_ppf
+
+    q = np.array([(1 - coverage) / 2, (1 + coverage) / 2])
+    p = r / (r + expected)
+    assert np.array_equal(nbinom_ppf(q, r, p), nbinom.ppf(q, r, p))

@@ -454,12 +454,24 @@ class Judgement:
 
     def band(self, coverage: float = 0.9) -> tuple[float, float]:
         """The central `coverage` interval of the window's count under the usual behaviour."""
-        from scipy.stats import nbinom  # where it is used: see _log10_tail
-
         r = max(self.window_buckets / max(self.spread, 1e-9) ** 2, 0.5)
         p = r / (r + self.window_expected)
-        lo, hi = nbinom.ppf([(1 - coverage) / 2, (1 + coverage) / 2], r, p)
+        lo, hi = nbinom_ppf(np.array([(1 - coverage) / 2, (1 + coverage) / 2]), r, p)
         return float(lo), float(hi)
+
+
+def nbinom_ppf(q: NDArray[np.float64], r: float, p: float) -> NDArray[np.float64]:
+    """`scipy.stats.nbinom.ppf(q, r, p)` for 0 < q < 1, r > 0, 0 < p ≤ 1 (what `band` asks):
+    the function it calls after its argument checks. Importing `scipy.stats` costs about half a
+    second of every command's start-up (the demo's, a worker's), and `band` is its only use."""
+    try:
+        from scipy.special._ufuncs import _nbinom_ppf  # scipy ≥ 1.9 (pyproject: ≥ 1.11)
+    except ImportError:  # pragma: no cover - a future scipy that moves it: the public way
+        from scipy.stats import nbinom
+
+        return np.asarray(nbinom.ppf(q, r, p), dtype=float)
+    with np.errstate(over="ignore"):  # as scipy.stats does (scipy gh-17432)
+        return np.asarray(_nbinom_ppf(q, r, p), dtype=float)
 
 
 def judge(state: VolumeState, s: SeriesSettings = DEFAULT) -> tuple[Judgement, NDArray[np.int64]]:
