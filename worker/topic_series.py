@@ -24,7 +24,7 @@ used first out), so a worker that sees thousands of topics keeps a bounded memor
 from __future__ import annotations
 
 import weakref
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -221,12 +221,21 @@ class SeriesCache:
             ).all()
         else:
             rows = []
+        fresh, replaced = [], False
         for row in rows:
-            entry.recent[(row.platform, row.external_id)] = mention_from_row(row)
+            key = (row.platform, row.external_id)
+            replaced = replaced or key in entry.recent
+            entry.recent[key] = m = mention_from_row(row)
+            fresh.append(m)
         entry.recent_since, entry.recent_version = since, version
-        # The same mentions in order (oldest first), sorted again only when some were read.
-        if rows or entry.recent_order is None:
+        # The same mentions in order (oldest first): the new ones put in their places (the
+        # order is total: no two mentions share a platform and an id), everything sorted again
+        # only when a mention was read a second time or the list was dropped.
+        if entry.recent_order is None or replaced:
             entry.recent_order = sorted(entry.recent.values(), key=_order)
+        else:
+            for m in sorted(fresh, key=_order):
+                insort(entry.recent_order, m, key=_order)
         order = entry.recent_order
         gone = bisect_left(order, since, key=_created)
         if gone:
