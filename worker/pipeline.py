@@ -31,7 +31,7 @@ from worker.sources.schedule import (
     source_health,
     sync_sources,
 )
-from worker.storage.dialect import insert_for, prebuilt, upsert_many
+from worker.storage.dialect import insert_for, prebuilt, upsert_many, upsert_then_update
 from worker.storage.models import (
     BucketRow,
     MentionRow,
@@ -304,12 +304,18 @@ def write_volume_state(session: Session, values: Sequence[dict[str, Any]]) -> No
             continue
         upsert_many(
             session,
-            cast(Table, VolumeStateRow.__table__),
+            _VOLUME_TABLE,
             values[chunk : chunk + 1000],
-            unique=("topic", "bucket_seconds", "start"),
-            update=("value", "expected", "spread", "surprise"),
+            unique=_VOLUME_KEY,
+            update=_VOLUME_SET,
             fallback=_upsert_volume_state(session),
         )
+
+
+_VOLUME_TABLE = cast(Table, VolumeStateRow.__table__)
+_VOLUME_KEY = ("topic", "bucket_seconds", "start")
+_VOLUME_SET = ("value", "expected", "spread", "surprise")
+_TOPIC_STATE = cast(Table, TopicState.__table__)
 
 
 #: The series of every topic this process evaluated, kept between ticks (`worker.topic_series`).
@@ -370,10 +376,30 @@ def evaluate_topics(
         )
         if seconds is not None:
             seconds[topic] = time.perf_counter() - started
-    if volume_rows:
-        write_volume_state(session, volume_rows)
-    if marks:
-        session.execute(_MARK, marks)
+    # The volume state, then the marks: one statement on PostgreSQL, one executemany each on
+    # SQLite (and the volume state in chunks when it is a whole history, after an import).
+    head, rest = volume_rows[:1000], volume_rows[1000:]
+    upsert_then_update(
+        session,
+        (_VOLUME_TABLE, head, _VOLUME_KEY, _VOLUME_SET, _upsert_volume_state(session)),
+        (
+            _TOPIC_STATE,
+            [
+                {
+                    "topic": m["t"],
+                    "evaluated_version": m["v"],
+                    "evaluated_through": m["through"],
+                    "evaluated_at": m["at"],
+                }
+                for m in marks
+            ],
+            "topic",
+            _MARK,
+            marks,
+        ),
+    )
+    if rest:
+        write_volume_state(session, rest)
     return found
 
 
