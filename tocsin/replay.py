@@ -169,7 +169,7 @@ def replay(
     pending: list[Mention] = []  # read from the stream, not yet in the past
 
     def feed(now: datetime) -> None:
-        """Hand the mentions written before `now` to ingest, one push per topic."""
+        """Hand the mentions written before `now` to ingest: one push, per topic its mentions."""
         by_topic: dict[str, list[dict[str, Any]]] = {}
         while True:
             if not pending:
@@ -182,8 +182,8 @@ def replay(
                 break
             pending.pop()
             by_topic.setdefault(m.topic or "default", []).append(mention_to_json(m))
-        for topic, batch in by_topic.items():
-            queue.send("ingest.push", [topic, batch], now)
+        if by_topic:
+            queue.send("ingest.push", [by_topic], now)
 
     try:
         simulate(

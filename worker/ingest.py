@@ -101,6 +101,22 @@ def store_mentions(
     reads only the mentions written since its last look (`worker.topic_series`). `normalised`:
     the caller already ran `worker.normalize` over the mentions with this `topic` (the edge
     normaliser is idempotent, so a second pass would change nothing and cost a fifth of it)."""
+    rows = _mention_rows(mentions, now, topic, crisis_terms, versions, normalised)
+    if not rows:
+        return 0, 0, set()
+    new, touched = _insert_mentions(session, rows)
+    return len(rows), sum(new.values()), touched
+
+
+def _mention_rows(
+    mentions: Iterable[Mention],
+    now: datetime,
+    topic: str | None,
+    crisis_terms: Sequence[str],
+    versions: Mapping[str, int] | None,
+    normalised: bool,
+) -> list[dict[str, Any]]:
+    """Steps 1–2: the `mentions` rows to insert (see `store_mentions`)."""
     from worker.normalize import clean_json
     from worker.text import near_duplicate_key, score_text
 
@@ -145,10 +161,17 @@ def store_mentions(
                 "seq": (versions or {}).get(t or "default", 0),
             }
         )
-    if not rows:
-        return 0, 0, set()
+    return rows
+
+
+def _insert_mentions(
+    session: Session, rows: list[dict[str, Any]]
+) -> tuple[dict[str, int], set[tuple[str, str, datetime]]]:
+    """Step 3: insert the rows; (per topic how many were new, {(topic, platform, created_at)}
+    of those)."""
     touched: set[tuple[str, str, datetime]] = set()
-    inserted = 0  # counted per row: `touched` is a set and merges rows with the same timestamp
+    # Counted per row: `touched` is a set and merges rows with the same timestamp.
+    inserted: dict[str, int] = {}
     # Chunked so a 100k-line import never builds one giant statement (SQLite caps bound parameters).
     new = insert_new(
         session,
@@ -158,10 +181,10 @@ def store_mentions(
         returning=("topic", "platform", "created_at"),
     )
     for t, platform, created in new:
-        inserted += 1
+        inserted[t] = inserted.get(t, 0) + 1
         created = created if created.tzinfo else created.replace(tzinfo=UTC)
         touched.add((t, platform, created))
-    return len(rows), inserted, touched
+    return inserted, touched
 
 
 _FIELDS = (
@@ -228,17 +251,17 @@ def recount_buckets(
 ) -> int:
     """Step 4: recompute each touched (topic, platform, bucket) from the stored mentions.
 
-    Per topic: read every touched bucket's counts with one GROUP BY, and write them with one
-    batched UPSERT stamped with the topic's data version of this ingest (`versions`; bumped here
-    for a topic it lacks). Returns how many buckets were written.
+    Per topic: read every touched bucket's counts with one GROUP BY; then write them all with
+    one batched UPSERT, each stamped with its topic's data version of this ingest (`versions`;
+    bumped here for a topic it lacks). Returns how many buckets were written.
     """
     by_topic: dict[str, set[tuple[str, datetime]]] = {}
     latest: dict[str, datetime] = {}
     for t, p, at in touched:
         by_topic.setdefault(t, set()).add((p, bucket_start(at, bucket_seconds)))
         latest[t] = max(latest.get(t, at), at)
-    written = 0
     width = timedelta(seconds=bucket_seconds)
+    values: list[dict[str, Any]] = []
     for topic, keys in sorted(by_topic.items()):
         version = (versions or {}).get(topic) or bump_version(session, topic, latest[topic])
         lo = min(start for _, start in keys)
@@ -247,7 +270,6 @@ def recount_buckets(
             _counts(session, bucket_seconds),
             {"topic": topic, "platforms": sorted({p for p, _ in keys}), "lo": lo, "hi": hi},
         ).all()
-        values = []
         for platform, epoch_s, *counts in rows:
             start = datetime.fromtimestamp(int(epoch_s), UTC)
             if (platform, start) not in keys:
@@ -261,18 +283,16 @@ def recount_buckets(
                     **{f: int(v or 0) for f, v in zip(_FIELDS, counts, strict=True)},
                 }
             )
-        if not values:
-            continue
-        upsert_many(
-            session,
-            typing.cast(Table, BucketRow.__table__),
-            values,
-            unique=("topic", "platform", "start"),
-            update=(*_FIELDS, "seq"),
-            fallback=_upsert_buckets(session),
-        )
-        written += len(values)
-    return written
+    # Every topic's buckets in one UPSERT (a replay's tick recounts many topics at once).
+    upsert_many(
+        session,
+        typing.cast(Table, BucketRow.__table__),
+        values,
+        unique=("topic", "platform", "start"),
+        update=(*_FIELDS, "seq"),
+        fallback=_upsert_buckets(session),
+    )
+    return len(values)
 
 
 @prebuilt
@@ -418,3 +438,38 @@ def ingest_page(
             session, source_id, now, received, stored, expected_cursor, new_cursor
         )
     return IngestResult(received, stored, received - stored, advanced)
+
+
+def ingest_topics(
+    session: Session,
+    batches: Mapping[str, Sequence[Mention]],
+    now: datetime,
+    *,
+    bucket_seconds: int,
+    crisis_terms: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, IngestResult]:
+    """Steps 1–4 for several topics' mentions handed over without a source (a push, a replay's
+    tick), in the caller's one transaction: the same rows, versions and counts as one
+    `ingest_page(session, mentions, now, topic=t, …)` per topic in the order given, with one
+    INSERT for every topic's mentions and one UPSERT for every topic's buckets."""
+    latest: dict[str, datetime] = {}
+    for t, mentions in batches.items():
+        for m in mentions:
+            if m.created_at.tzinfo is not None and (t not in latest or m.created_at > latest[t]):
+                latest[t] = m.created_at
+    versions = {t: bump_version(session, t, latest[t]) for t in sorted(latest)}
+    rows: list[dict[str, Any]] = []
+    received: dict[str, int] = {}
+    for t, mentions in batches.items():
+        mine = _mention_rows(mentions, now, t, (crisis_terms or {}).get(t, ()), versions, False)
+        received[_topic_name(t)] = len(mine)
+        rows.extend(mine)
+    new, touched = _insert_mentions(session, rows) if rows else ({}, set())
+    recount_buckets(session, touched, bucket_seconds, versions)
+    out = {}
+    for t in batches:
+        name = _topic_name(t)
+        out[t] = IngestResult(
+            received[name], new.get(name, 0), received[name] - new.get(name, 0), False
+        )
+    return out

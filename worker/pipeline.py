@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
@@ -29,11 +31,12 @@ from worker.sources.schedule import (
     source_health,
     sync_sources,
 )
-from worker.storage.dialect import insert_for, prebuilt
+from worker.storage.dialect import insert_for, prebuilt, upsert_many, upsert_then_update
 from worker.storage.models import (
     BucketRow,
     MentionRow,
     SignalRow,
+    Source,
     TopicState,
     VolumeStateRow,
 )
@@ -43,6 +46,7 @@ from worker.topic_series import SeriesCache
 __all__ = [
     "claim_due_sources",
     "evaluate_topic",
+    "evaluate_topics",
     "load_series",
     "record_poll_failure",
     "source_health",
@@ -126,6 +130,16 @@ _MARK = (
         evaluated_at=bindparam("at"),
     )
 )
+_S = Source.__table__.c
+_VERSIONS = (
+    select(_T.topic, _T.version, _S.platform, _S.healthy)
+    .select_from(
+        TopicState.__table__.outerjoin(
+            Source.__table__, (_S.topic == _T.topic) & _S.enabled.is_(True)
+        )
+    )
+    .where(_T.topic.in_(bindparam("topics", expanding=True)))
+)
 #: What `due_topics` reads (also through `worker.storage.dialect.peek`, outside a transaction).
 STATES = _STATES = select(
     _T.topic,
@@ -185,7 +199,11 @@ def store_signals(session: Session, signals: Sequence[Signal]) -> list[int]:
 
 
 def load_volume_state(
-    session: Session, topic: str, buckets: Sequence[Bucket], settings: DetectionSettings
+    session: Session,
+    topic: str,
+    buckets: Sequence[Bucket],
+    settings: DetectionSettings,
+    writes: list[dict[str, Any]] | None = None,
 ) -> VolumeState:
     """The volume detector's state for `buckets`: stored values, the missing ones worked out and
     stored (the newest bucket, or a whole history after an import or a gap).
@@ -228,7 +246,7 @@ def load_volume_state(
         state.expected[k:] = state.spread[k:] = state.surprise[k:] = np.nan
     filled = series.fill(state, settings.series_settings)
     if len(filled):
-        store_volume_state(session, topic, buckets, state, filled)
+        store_volume_state(session, topic, buckets, state, filled, writes)
     return state
 
 
@@ -252,8 +270,10 @@ def store_volume_state(
     buckets: Sequence[Bucket],
     state: VolumeState,
     filled: np.ndarray,
+    writes: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Write the worked-out state of the buckets at indices `filled` (UPSERT, in chunks)."""
+    """Write the worked-out state of the buckets at indices `filled` (UPSERT, in chunks); with
+    `writes`, add the rows to it instead (`write_volume_state` writes them later)."""
     values = [
         {
             "topic": topic,
@@ -266,9 +286,36 @@ def store_volume_state(
         }
         for i in filled.tolist()
     ]
-    stmt = _upsert_volume_state(session)
+    if writes is not None:
+        writes.extend(values)
+    else:
+        write_volume_state(session, values)
+
+
+def write_volume_state(session: Session, values: Sequence[dict[str, Any]]) -> None:
+    """UPSERT volume-state rows (of one topic or many): one statement on PostgreSQL, executemany
+    in chunks on SQLite (and for a value JSON cannot carry: NaN, ±inf)."""
+    finite = all(
+        math.isfinite(v[k]) for v in values for k in ("value", "expected", "spread", "surprise")
+    )
     for chunk in range(0, len(values), 1000):
-        session.execute(stmt, values[chunk : chunk + 1000])
+        if not finite:
+            session.execute(_upsert_volume_state(session), values[chunk : chunk + 1000])
+            continue
+        upsert_many(
+            session,
+            _VOLUME_TABLE,
+            values[chunk : chunk + 1000],
+            unique=_VOLUME_KEY,
+            update=_VOLUME_SET,
+            fallback=_upsert_volume_state(session),
+        )
+
+
+_VOLUME_TABLE = cast(Table, VolumeStateRow.__table__)
+_VOLUME_KEY = ("topic", "bucket_seconds", "start")
+_VOLUME_SET = ("value", "expected", "spread", "surprise")
+_TOPIC_STATE = cast(Table, TopicState.__table__)
 
 
 #: The series of every topic this process evaluated, kept between ticks (`worker.topic_series`).
@@ -289,25 +336,102 @@ def evaluate_topic(
     read; `cache=None` loads everything afresh (the reference the tests compare with).
     The topic's `topic_state` row records what was evaluated (`topics_due` reads it).
     """
+    return evaluate_topics(session, config, [topic], now, cache=cache)[topic]
+
+
+def evaluate_topics(
+    session: Session,
+    config: Config,
+    topics: Sequence[str],
+    now: datetime,
+    *,
+    cache: SeriesCache | None = CACHE,
+    seconds: dict[str, float] | None = None,
+) -> dict[str, list[int]]:
+    """`evaluate_topic` for each topic in turn, in the caller's one transaction; the new signal
+    ids of each, in the order given (a topic given twice is evaluated once).
+
+    What every evaluation asks or writes is asked or written once for all of them: their data
+    versions and source health are read with one query each before, and the volume-state rows
+    and the "evaluated" marks written with one statement each after (nothing in between reads
+    them). `seconds`, if given, receives each topic's evaluation time (for the heartbeat).
+    """
+    names = list(dict.fromkeys(topics))
+    # One query: each topic's data version and the health of its enabled sources by platform
+    # (`source_health`'s answer: is at least one of the platform's sources healthy?).
+    versions: dict[str, int] = {}
+    health: dict[str, dict[str, bool]] = {}
+    for topic, version, platform, healthy in session.execute(_VERSIONS, {"topics": names}):
+        versions[topic] = int(version)
+        if platform is not None:
+            of = health.setdefault(topic, {})
+            of[platform] = of.get(platform, False) or bool(healthy)
+    volume_rows: list[dict[str, Any]] = []
+    marks: list[dict[str, Any]] = []
+    found: dict[str, list[int]] = {}
+    for topic in names:
+        started = time.perf_counter()
+        found[topic] = _evaluate(
+            session, config, topic, now, cache, versions, health.get(topic), volume_rows, marks
+        )
+        if seconds is not None:
+            seconds[topic] = time.perf_counter() - started
+    # The volume state, then the marks: one statement on PostgreSQL, one executemany each on
+    # SQLite (and the volume state in chunks when it is a whole history, after an import).
+    head, rest = volume_rows[:1000], volume_rows[1000:]
+    upsert_then_update(
+        session,
+        (_VOLUME_TABLE, head, _VOLUME_KEY, _VOLUME_SET, _upsert_volume_state(session)),
+        (
+            _TOPIC_STATE,
+            [
+                {
+                    "topic": m["t"],
+                    "evaluated_version": m["v"],
+                    "evaluated_through": m["through"],
+                    "evaluated_at": m["at"],
+                }
+                for m in marks
+            ],
+            "topic",
+            _MARK,
+            marks,
+        ),
+    )
+    if rest:
+        write_volume_state(session, rest)
+    return found
+
+
+def _evaluate(
+    session: Session,
+    config: Config,
+    topic: str,
+    now: datetime,
+    cache: SeriesCache | None,
+    versions: dict[str, int] | None,
+    health: dict[str, bool] | None,
+    volume_rows: list[dict[str, Any]],
+    marks: list[dict[str, Any]],
+) -> list[int]:
     bucket_seconds = config.bucket_minutes * 60
-    # The buckets are `bucket_minutes` wide whatever a preset says.
-    settings = config.topic(topic).detection_settings()
-    if settings.bucket_seconds != bucket_seconds:
-        settings = replace(settings, bucket_seconds=bucket_seconds)
+    settings = _settings(config, topic, bucket_seconds)
     if cache is None:
         version = session.scalar(select(TopicState.version).where(TopicState.topic == topic))
         buckets, per_platform = load_series(session, topic, now, bucket_seconds)
-        volume = load_volume_state(session, topic, buckets, settings) if buckets else None
+        volume = (
+            load_volume_state(session, topic, buckets, settings, volume_rows) if buckets else None
+        )
         columns, platform_columns = None, None
     else:
-        loaded = cache.get(session, topic, now, settings)
+        loaded = cache.get(session, topic, now, settings, versions=versions, writes=volume_rows)
         buckets, per_platform, volume = loaded.buckets, loaded.per_platform, loaded.volume
         version = loaded.version
         columns, platform_columns = loaded.columns, loaded.platform_columns
     if not buckets:
         return []
     window_end = buckets[-1].start + timedelta(seconds=bucket_seconds)
-    mark_evaluated(session, topic, version or 0, window_end, now)
+    marks.append({"t": topic, "v": version or 0, "through": window_end, "at": now})
     longest = max((*settings.series_settings.windows_minutes, settings.window_minutes))
     since = window_end - timedelta(minutes=longest)
     if cache is None:
@@ -321,13 +445,22 @@ def evaluate_topic(
         settings,
         per_platform=per_platform,
         recent_mentions=recent,
-        source_health=source_health(session, topic) or None,
+        source_health=health or None,
         volume=volume,
         tz=config.timezone,
         columns=columns,
         platform_columns=platform_columns,
     )
     return store_signals(session, signals)
+
+
+def _settings(config: Config, topic: str, bucket_seconds: int) -> DetectionSettings:
+    """The topic's detection settings; the buckets are `bucket_minutes` wide whatever a preset
+    says."""
+    settings = config.topic(topic).detection_settings()
+    if settings.bucket_seconds != bucket_seconds:
+        settings = replace(settings, bucket_seconds=bucket_seconds)
+    return settings
 
 
 def mark_evaluated(

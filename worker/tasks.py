@@ -71,7 +71,7 @@ def poll(ctx: Context, now: datetime, source_id: int) -> dict[str, Any]:
         new=result.new,
     )
     if result.new:
-        ctx.send("detect.evaluate", [result.topic], now)
+        ctx.send("detect.evaluate", [[result.topic]], now)
     return result.as_json()
 
 
@@ -138,62 +138,102 @@ def ingest_page(
         return {"stored": 0, "error": reason}
     log.info("ingested", topic=topic.name, stored=result.stored, duplicates=result.duplicates)
     if result.stored:
-        ctx.send("detect.evaluate", [topic.name], now)
+        ctx.send("detect.evaluate", [[topic.name]], now)
     return {"stored": result.stored, "duplicates": result.duplicates}
 
 
 def ingest_push(
-    ctx: Context, now: datetime, topic: str, mentions: list[dict[str, Any]]
-) -> dict[str, int]:
-    """Store mentions that were handed to us (a replay's file, a push), without a source."""
-    from worker.ingest import ingest_page as ingest
+    ctx: Context, now: datetime, batches: dict[str, list[dict[str, Any]]]
+) -> dict[str, dict[str, int]]:
+    """Store mentions that were handed to us (a replay's file, a push), without a source: per
+    topic, its mentions, all in one transaction. The topics that got new mentions are then
+    evaluated, in the order given, by one `detect.evaluate`."""
+    from worker.ingest import ingest_topics
     from worker.serialize import mention_from_json
 
-    settings = ctx.config.topic(topic)
+    width = ctx.config.bucket_minutes * 60
     with ctx.sessions.begin() as session:
-        result = ingest(
+        results = ingest_topics(
             session,
-            [mention_from_json(m) for m in mentions],
+            {t: [mention_from_json(m) for m in ms] for t, ms in batches.items()},
             now,
-            bucket_seconds=ctx.config.bucket_minutes * 60,
-            topic=topic,
-            crisis_terms=settings.detection_settings().all_crisis_terms,
+            bucket_seconds=width,
+            crisis_terms={
+                t: ctx.config.topic(t).detection_settings().all_crisis_terms for t in batches
+            },
         )
-    log.info("ingested", stored=result.stored, duplicates=result.duplicates)
-    if result.stored:
-        ctx.send("detect.evaluate", [topic], now)
-    return {"stored": result.stored, "duplicates": result.duplicates}
+    for topic, result in results.items():
+        log.info("ingested", topic=topic, stored=result.stored, duplicates=result.duplicates)
+    stored = [t for t, r in results.items() if r.stored]
+    if stored:
+        ctx.send("detect.evaluate", [stored], now)
+    return {t: {"stored": r.stored, "duplicates": r.duplicates} for t, r in results.items()}
+
+
+#: Topics evaluated by one `detect.evaluate` task at most: a batch shares one transaction and
+#: its statements (see `worker.pipeline.evaluate_topics`), while a thousand due topics still
+#: spread over several tasks, and so over the worker processes.
+EVALUATE_BATCH = 100
 
 
 def evaluate_due(ctx: Context, now: datetime) -> int:
-    """Send an evaluation for every topic with something new (`worker.pipeline.topics_due`)."""
+    """Send the evaluation of every topic with something new (`worker.pipeline.topics_due`),
+    up to `EVALUATE_BATCH` topics a task."""
     from worker.pipeline import STATES, due_topics
     from worker.storage.dialect import peek
 
     topics = due_topics(peek(ctx.sessions, STATES), ctx.config, now)
-    for topic in topics:
-        ctx.send("detect.evaluate", [topic], now)
+    for i in range(0, len(topics), EVALUATE_BATCH):
+        ctx.send("detect.evaluate", [topics[i : i + EVALUATE_BATCH]], now)
     return len(topics)
 
 
-def evaluate(ctx: Context, now: datetime, topic: str) -> list[int]:
-    """Run the detectors for one topic; hand new signals to the alerts side after commit."""
-    import time
+def evaluate(ctx: Context, now: datetime, topics: list[str] | str) -> dict[str, list[int]]:
+    """Run the detectors for these topics in one transaction (`evaluate_topics`); hand each
+    topic's new signals to the alerts side after commit, one `alerts.observe` per topic in the
+    order given. Should the batch fail, each topic is tried again in a transaction of its own,
+    so one topic's failure costs no other its evaluation. (A single name is accepted too: a
+    task queued by a worker of the previous version.)"""
+    names = list(dict.fromkeys([topics] if isinstance(topics, str) else topics))
+    try:
+        found = _evaluate(ctx, now, names)
+    except Exception:
+        if len(names) <= 1:
+            raise
+        log.warning("batch evaluation failed, evaluating each topic alone", topics=len(names))
+        found, failed = {}, None
+        for name in names:
+            try:
+                found.update(_evaluate(ctx, now, [name]))
+            except Exception as exc:  # logged, and raised once the others have run
+                log.exception("evaluation failed", topic=name)
+                failed = failed or exc
+        _observe(ctx, now, found)
+        if failed is not None:
+            raise failed from None
+        return found
+    _observe(ctx, now, found)
+    return found
 
+
+def _evaluate(ctx: Context, now: datetime, names: list[str]) -> dict[str, list[int]]:
     from worker.heartbeat import EVALUATE, record_heartbeat
-    from worker.pipeline import evaluate_topic
+    from worker.pipeline import evaluate_topics
 
-    started = time.perf_counter()
+    seconds: dict[str, float] = {}
     with ctx.sessions.begin() as session:
-        ids = evaluate_topic(session, ctx.config, topic, now)
+        found = evaluate_topics(session, ctx.config, names, now, seconds=seconds)
         if ctx.online:  # for the dead man's switch and /metrics (evaluation duration per topic)
-            record_heartbeat(
-                session, f"{EVALUATE}:{topic}", now, seconds=time.perf_counter() - started
-            )
-    if ids:
-        log.info("signals", signal_ids=ids)
-        ctx.send("alerts.observe", [ids], now)
-    return ids
+            for name in names:
+                record_heartbeat(session, f"{EVALUATE}:{name}", now, seconds=seconds.get(name))
+    return found
+
+
+def _observe(ctx: Context, now: datetime, found: dict[str, list[int]]) -> None:
+    for topic, ids in found.items():
+        if ids:
+            log.info("signals", topic=topic, signal_ids=ids)
+            ctx.send("alerts.observe", [ids], now)
 
 
 # --- Celery -----------------------------------------------------------------------------------

@@ -23,8 +23,10 @@ used first out), so a worker that sees thousands of topics keeps a bounded memor
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import weakref
+from bisect import bisect_left, insort
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -154,14 +156,26 @@ class SeriesCache:
         self._entries.clear()
 
     def get(
-        self, session: Session, topic: str, now: datetime, settings: DetectionSettings
+        self,
+        session: Session,
+        topic: str,
+        now: datetime,
+        settings: DetectionSettings,
+        *,
+        versions: Mapping[str, int] | None = None,
+        writes: list[dict[str, Any]] | None = None,
     ) -> Loaded:
+        """`versions`: the topics' data versions, already read in this transaction (a batch
+        reads them with one query; a topic missing from it has no data). `writes`: collect the
+        volume-state rows to write instead of writing them (the batch writes them at its end)."""
         width = settings.bucket_seconds
-        version = session.execute(_VERSION, {"topic": topic}).scalar()
+        if versions is None:
+            version = session.execute(_VERSION, {"topic": topic}).scalar()
+        else:
+            version = versions.get(topic)
         if version is None:
             return Loaded([], {}, None, 0, 0)
-        bind = session.get_bind()
-        key = (str(bind.engine.url), topic, width)
+        key = (_database(session), topic, width)
         entry = self._entries.get(key)
         lo = bucket_start(now - self.history, width)
         if entry is None:
@@ -175,7 +189,7 @@ class SeriesCache:
         changed_from = self._move(entry, lo, bucket_start(now, width))
         if not entry.total:
             return Loaded([], {}, None, entry.version, read)
-        volume = self._volume(session, topic, entry, changed_from, settings)
+        volume = self._volume(session, topic, entry, changed_from, settings, writes)
         columns = self._columns(entry, changed_from)
         platforms = {p: columns[p] for p in entry.per}
         return Loaded(entry.total, entry.per, volume, entry.version, read, columns[""], platforms)
@@ -195,7 +209,7 @@ class SeriesCache:
         since data version `version`'s predecessor are read (`mentions.seq`)."""
         from worker.pipeline import recent_mentions
 
-        entry = self._entries.get((str(session.get_bind().engine.url), topic, width))
+        entry = self._entries.get((_database(session), topic, width))
         if entry is None:  # not kept (evicted, or get() was not called): read it all
             return recent_mentions(session, topic, since, until, limit)
         if entry.recent_since is None or since < entry.recent_since:
@@ -207,12 +221,21 @@ class SeriesCache:
             ).all()
         else:
             rows = []
+        fresh, replaced = [], False
         for row in rows:
-            entry.recent[(row.platform, row.external_id)] = mention_from_row(row)
+            key = (row.platform, row.external_id)
+            replaced = replaced or key in entry.recent
+            entry.recent[key] = m = mention_from_row(row)
+            fresh.append(m)
         entry.recent_since, entry.recent_version = since, version
-        # The same mentions in order (oldest first), sorted again only when some were read.
-        if rows or entry.recent_order is None:
+        # The same mentions in order (oldest first): the new ones put in their places (the
+        # order is total: no two mentions share a platform and an id), everything sorted again
+        # only when a mention was read a second time or the list was dropped.
+        if entry.recent_order is None or replaced:
             entry.recent_order = sorted(entry.recent.values(), key=_order)
+        else:
+            for m in sorted(fresh, key=_order):
+                insort(entry.recent_order, m, key=_order)
         order = entry.recent_order
         gone = bisect_left(order, since, key=_created)
         if gone:
@@ -415,11 +438,12 @@ class SeriesCache:
         entry: _Entry,
         changed_from: int | None,
         settings: DetectionSettings,
+        writes: list[dict[str, Any]] | None = None,
     ) -> VolumeState:
         from worker.pipeline import load_volume_state, store_volume_state
 
         if entry.volume is None:
-            entry.volume = load_volume_state(session, topic, entry.total, settings)
+            entry.volume = load_volume_state(session, topic, entry.total, settings, writes)
             return entry.volume
         state = entry.volume
         if changed_from is not None:
@@ -431,8 +455,21 @@ class SeriesCache:
                 state.expected[k:] = state.spread[k:] = state.surprise[k:] = np.nan
         filled = series.fill(state, settings.series_settings)
         if len(filled):
-            store_volume_state(session, topic, entry.total, state, filled)
+            store_volume_state(session, topic, entry.total, state, filled, writes)
         return state
+
+
+#: The database's URL as the cache's key, per engine (its text is worked out once, not at every
+#: evaluation: rendering a URL costs more than a warm evaluation's bookkeeping).
+_URLS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _database(session: Session) -> str:
+    engine = session.get_bind().engine
+    url = _URLS.get(engine)
+    if url is None:
+        url = _URLS[engine] = str(engine.url)
+    return url
 
 
 def _values(b: Bucket) -> Values:

@@ -39,7 +39,7 @@ def test_job_lines_carry_their_ids_and_never_mention_text(tmp_path: Path) -> Non
             }
             for k in range(1, 30)
         ]
-        run("ingest.push", ctx, now, "acme", page)
+        run("ingest.push", ctx, now, {"acme": page})
         queue.drain()
     finally:
         engine.dispose()

@@ -203,8 +203,8 @@ def test_replay_and_live_open_the_same_incidents(
                 m = mentions[i]
                 by_topic.setdefault(m.topic or "default", []).append(mention_to_json(m))
                 i += 1
-            for topic, batch in by_topic.items():
-                broker.send("ingest.push", [topic, batch], now)
+            if by_topic:
+                broker.send("ingest.push", [by_topic], now)
 
         step = timedelta(minutes=config.bucket_minutes)
         last = mentions[-1].created_at + timedelta(hours=3)  # the replay's default tail
