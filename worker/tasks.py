@@ -218,14 +218,20 @@ def evaluate(ctx: Context, now: datetime, topics: list[str] | str) -> dict[str, 
 
 def _evaluate(ctx: Context, now: datetime, names: list[str]) -> dict[str, list[int]]:
     from worker.heartbeat import EVALUATE, record_heartbeat
-    from worker.pipeline import evaluate_topics
+    from worker.pipeline import CACHE, evaluate_topics
 
     seconds: dict[str, float] = {}
-    with ctx.sessions.begin() as session:
-        found = evaluate_topics(session, ctx.config, names, now, seconds=seconds)
-        if ctx.online:  # for the dead man's switch and /metrics (evaluation duration per topic)
-            for name in names:
-                record_heartbeat(session, f"{EVALUATE}:{name}", now, seconds=seconds.get(name))
+    try:
+        with ctx.sessions.begin() as session:
+            found = evaluate_topics(session, ctx.config, names, now, seconds=seconds)
+            if ctx.online:  # for the dead man's switch and /metrics (duration per topic)
+                for name in names:
+                    record_heartbeat(session, f"{EVALUATE}:{name}", now, seconds=seconds.get(name))
+    except Exception:
+        # The transaction rolled back, but the series cache may have moved on with it (volume
+        # state worked out, never stored): forget it, so the next try reads the database.
+        CACHE.clear()
+        raise
     return found
 
 

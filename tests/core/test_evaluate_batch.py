@@ -17,7 +17,7 @@ from worker.jobs import Context, InlineQueue, run
 from worker.model import Mention
 from worker.pipeline import evaluate_topics
 from worker.storage.db import make_engine, make_sessionmaker
-from worker.storage.models import TopicState
+from worker.storage.models import TopicState, VolumeStateRow
 from worker.topic_series import SeriesCache
 
 T0 = datetime(2026, 5, 4, 12, tzinfo=UTC)
@@ -104,5 +104,10 @@ def test_one_failing_topic_costs_no_other_its_evaluation(sqlite_url: str) -> Non
         with sessions() as s:
             done = dict(s.execute(select(TopicState.topic, TopicState.evaluated_version)).all())
         assert done == {"acme": 1, "bad": 0, "globex": 1}
+        # The failed batch had worked acme's volume state out in the (shared) series cache
+        # before rolling back: the retry stores it all the same.
+        with sessions() as s:
+            kept = set(s.scalars(select(VolumeStateRow.topic).distinct()))
+        assert kept == {"acme", "globex"}
     finally:
         engine.dispose()
