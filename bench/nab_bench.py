@@ -351,29 +351,37 @@ def diagnose(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
         found, total = 0, 0
         per_file = []
         for k in tweets:
-            stamps, v, width, epoch0, _, _ = runs.load(k)
-            per_day = round(86400 / width)
-            ts = pd.to_datetime(pd.Series(stamps))
-            near = [
-                (pd.Timestamp(a) - pd.Timedelta(days=1), pd.Timestamp(b) + pd.Timedelta(days=1))
-                for a, b in labels[k]
-            ]
-            mean = pd.Series(v).rolling(per_day, min_periods=1, center=True).mean().to_numpy()
-            rng = np.random.default_rng(zlib.crc32(f"{k}{size}".encode()))
             hit = n = 0
-            for day in range(4, len(v) // per_day - 1, 2):
-                on = day * per_day + int(rng.integers(0, per_day))
-                if any(a <= ts[on] <= b for a, b in near):
-                    continue
-                end = min(len(v), on + per_day // 2)
-                vv = v[:end].copy()
-                m = min(end - on, len(STORY))
-                vv[on : on + m] += rng.poisson(mean[on : on + m] * (size - 1) * STORY[:m])
+            for vv, on, end, width, _, epoch0 in injected_stories(runs, k, labels[k], size):
                 hit += int(detect(vv, width, s, epoch0=epoch0).alert[on:end].any())
                 n += 1
             found, total = found + hit, total + n
             per_file.append(f"{k.split('_')[-1][:-4]} {hit}/{n}")
         print(f"  {size} x the daily mean: found {found}/{total} ({', '.join(per_file)})")
+
+
+def injected_stories(loader, k: str, labels, size: int):  # type: ignore[no-untyped-def]
+    """One story at a time, every two days from day 4, away (±1 day) from the labelled windows:
+    `size` × the series' daily mean for the STORY's shape. Yields (the series cut at the story's
+    end with the story added, its first bucket, its end, bucket width, buckets a day, epoch0)."""
+    stamps, v, width, epoch0, _, _ = loader.load(k)
+    per_day = round(86400 / width)
+    ts = pd.to_datetime(pd.Series(stamps))
+    near = [
+        (pd.Timestamp(a) - pd.Timedelta(days=1), pd.Timestamp(b) + pd.Timedelta(days=1))
+        for a, b in labels
+    ]
+    mean = pd.Series(v).rolling(per_day, min_periods=1, center=True).mean().to_numpy()
+    rng = np.random.default_rng(zlib.crc32(f"{k}{size}".encode()))
+    for day in range(4, len(v) // per_day - 1, 2):
+        on = day * per_day + int(rng.integers(0, per_day))
+        if any(a <= ts[on] <= b for a, b in near):
+            continue
+        end = min(len(v), on + per_day // 2)
+        vv = v[:end].copy()
+        m = min(end - on, len(STORY))
+        vv[on : on + m] += rng.poisson(mean[on : on + m] * (size - 1) * STORY[:m])
+        yield vv, on, end, width, per_day, epoch0
 
 
 def _kth(peaks: np.ndarray, rank: int) -> np.ndarray:
@@ -494,23 +502,7 @@ def reference_variants(nab, data: Path) -> None:  # type: ignore[no-untyped-def]
     cases: dict[int, list] = {3: [], 5: []}  # type: ignore[type-arg]
     for size in (3, 5):
         for k in tweets:
-            stamps, v, width, epoch0, _, _ = loader.load(k)
-            per_day = round(86400 / width)
-            ts = pd.to_datetime(pd.Series(stamps))
-            near = [
-                (pd.Timestamp(a) - pd.Timedelta(days=1), pd.Timestamp(b) + pd.Timedelta(days=1))
-                for a, b in labels[k]
-            ]
-            mean = pd.Series(v).rolling(per_day, min_periods=1, center=True).mean().to_numpy()
-            rng = np.random.default_rng(zlib.crc32(f"{k}{size}".encode()))
-            for day in range(4, len(v) // per_day - 1, 2):
-                on = day * per_day + int(rng.integers(0, per_day))
-                if any(a <= ts[on] <= b for a, b in near):
-                    continue
-                end = min(len(v), on + per_day // 2)
-                vv = v[:end].copy()
-                m = min(end - on, len(STORY))
-                vv[on : on + m] += rng.poisson(mean[on : on + m] * (size - 1) * STORY[:m])
+            for vv, on, end, width, per_day, epoch0 in injected_stories(loader, k, labels[k], size):
                 st = series_module.VolumeState.fresh(vv, width, 0, epoch0)
                 b = base_sup[k]
                 st.expected[:on], st.spread[:on], st.surprise[:on] = (
