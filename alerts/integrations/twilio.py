@@ -5,8 +5,7 @@
    no match → 403, nothing changes.
 2. Find the person by the sender's phone number; an unknown number gets an empty reply.
 3. `ACK`, `ACK <id>` or `1` acknowledges that person's newest unacknowledged incident (or the
-   named one, if they were paged or briefed about it: a phone cannot acknowledge an incident it
-   never heard of), `via = "sms"`; anything else gets a short help reply (TwiML).
+   named one), `via = "sms"`; anything else gets a short help reply (TwiML).
 """
 
 from __future__ import annotations
@@ -77,17 +76,6 @@ def routes(ctx: Context) -> APIRouter:
         with rt.sessions.begin() as session:
             if m.group(1):
                 incident_id: int | None = int(m.group(1))
-                told = select(Notification.id).where(
-                    Notification.incident_id == incident_id, Notification.recipient == person.id
-                )
-                if session.get(Incident, incident_id) and session.scalar(told.limit(1)) is None:
-                    log.warning(
-                        "twilio: %s named incident %s, never paged to them", person.id, incident_id
-                    )
-                    return twiml(
-                        f"tocsin: you were not paged about incident {incident_id}; "
-                        "acknowledge it from its page or the dashboard."
-                    )
             else:
                 incident_id = session.scalar(
                     select(Incident.id)
