@@ -17,7 +17,7 @@ from alerts.dashboard.common import Deps, Principal, Role, not_found, render, wh
 from alerts.dashboard.series import SPANS, series
 from alerts.dashboard.svg import draw
 from alerts.mention_list import MentionFilter, list_mentions
-from alerts.packets.content import _safe_url, _themes, _top_posts, reach_label
+from alerts.packets.content import POST_COLUMNS, _safe_url, _themes, _top_posts, reach_label
 from worker.config import Config
 from worker.localtime import local, zone
 from worker.storage.models import Incident, MentionRow
@@ -42,19 +42,8 @@ def span_view(
     session: Session, topic: str, start: datetime, end: datetime, tz: str
 ) -> dict[str, Any]:
     """Top posts and themes of the topic's mentions in [start, end), as the packet shows them."""
-    cols = (
-        MentionRow.created_at,
-        MentionRow.label,
-        MentionRow.platform,
-        MentionRow.author,
-        MentionRow.author_followers,
-        MentionRow.external_id,
-        MentionRow.dup_key,
-        MentionRow.text,
-        MentionRow.url,
-    )
     window = session.execute(
-        select(*cols)
+        select(*POST_COLUMNS)
         .where(
             MentionRow.topic == topic,
             MentionRow.created_at >= start,

@@ -113,18 +113,7 @@ def build_packet(
     chart_start = _floor(inc.opened_at - BEFORE, BIN)
     chart_end = min(now, (st["resolved_at"] + timedelta(hours=2)) if st["resolved_at"] else now)
     rows = session.execute(
-        select(
-            MentionRow.created_at,
-            MentionRow.label,
-            MentionRow.platform,
-            MentionRow.author,
-            MentionRow.author_followers,
-            MentionRow.external_id,
-            MentionRow.dup_key,
-            MentionRow.text,
-            MentionRow.url,
-            MentionRow.lang,
-        ).where(
+        select(*POST_COLUMNS, MentionRow.lang).where(
             MentionRow.topic == inc.topic,
             MentionRow.created_at >= chart_start - timedelta(days=7),
             MentionRow.created_at < max(chart_end, until),
@@ -259,6 +248,20 @@ def build_packet(
     )
     pkt["answers"] = _answers(pkt, times, tz, answer_lang)
     return pkt
+
+
+#: The mention columns `_top_posts` (and the packet's counts) read.
+POST_COLUMNS = (
+    MentionRow.created_at,
+    MentionRow.label,
+    MentionRow.platform,
+    MentionRow.author,
+    MentionRow.author_followers,
+    MentionRow.external_id,
+    MentionRow.dup_key,
+    MentionRow.text,
+    MentionRow.url,
+)
 
 
 def _top_posts(window: list[Any], tz: str, limit: int = 5) -> list[dict[str, Any]]:
