@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -29,6 +30,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.storage.db import make_engine, make_sessionmaker, upgrade
+
+if TYPE_CHECKING:
+    from tests.alerts.scenario import Clock
 
 PG_SERVER = os.environ.get("TOCSIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_DATABASES = 16  # Redis's default `databases`
@@ -219,3 +223,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
             )
     saved = json.loads(record.read_text(encoding="utf-8"))
     return DemoRun(root / "demo", saved["returncode"], saved["stdout"], saved["stderr"])
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The web app's clock, at `tests.alerts.scenario.T0` until a test moves it (modules that
+    want another start define their own)."""
+    from tests.alerts.scenario import Clock
+
+    return Clock()

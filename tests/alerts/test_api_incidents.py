@@ -26,11 +26,6 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def client(runtime: Runtime, clock: Clock) -> TestClient:
     # The API answers loopback clients when no token is set (alerts/websecurity.py).
     return TestClient(create_app(lambda: runtime, clock=clock), client=("127.0.0.1", 50000))

@@ -41,11 +41,6 @@ def rt(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     runtime.dispose()
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 def sessions_of(rt: Runtime) -> int:
     with rt.sessions() as s:
         return int(s.scalar(select(func.count()).select_from(WebSession)) or 0)

@@ -30,11 +30,6 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def client(runtime: Runtime, clock: Clock) -> TestClient:
     return TestClient(create_app(lambda: runtime, clock=clock))
 

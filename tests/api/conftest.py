@@ -61,11 +61,6 @@ def rt(db_url: str, tmp_path: Path) -> Iterator[Runtime]:
     runtime.dispose()
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 def accounts(rt: Runtime) -> dict[str, str]:
     """A viewer and a responder account, each with a personal token: {account name: token}.
     (With an account in the database, a loopback caller is no longer the "local" admin.)"""

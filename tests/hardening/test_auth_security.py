@@ -39,11 +39,6 @@ def rt(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     runtime.dispose()
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 def attempts(rt: Runtime, ok: bool | None = None) -> int:
     with rt.sessions() as s:
         q = select(func.count()).select_from(LoginAttempt)
