@@ -6,15 +6,11 @@ page fits 390 px and 1280 px without sideways scrolling. Screenshots go to
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from alerts.actions import add_note
 from alerts.auth import Role
@@ -23,7 +19,7 @@ from alerts.service import observe
 from alerts.web import create_app
 from tests.alerts.authkit import PASSWORD, add_user, runtime_on
 from tests.alerts.scenario import T0, open_incident
-from tests.browser.test_pages import CHROMIUM_FLAGS, chromium_path, fits_the_screen
+from tests.browser.test_pages import fits_the_screen, launched, served
 from worker.ingest import ingest_page
 from worker.model import Evidence, Mention, Signal
 from worker.pipeline import store_signals
@@ -95,31 +91,14 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def base_url(runtime: Runtime) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(lambda: runtime, clock=lambda: T0 + timedelta(minutes=20))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "web app did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(lambda: runtime, clock=lambda: T0 + timedelta(minutes=20))) as url:
+        yield url
 
 
 @pytest.fixture
 def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with launched() as b:
         yield b
-        b.close()
 
 
 def signed_in(browser, base_url: str, name: str, device: dict):  # type: ignore[no-untyped-def]

@@ -4,15 +4,11 @@ Screenshots go to .tocsin/screenshots/ for a person to look at."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from alerts.reports import build_weekly
 from alerts.reports.render import render_report_html
@@ -22,10 +18,10 @@ from tests.alerts.reporting import T0, build_incident, config
 from tests.alerts.scenario import SECRET
 from tests.alerts.test_reports import WEEK_END, WEEK_START, polls
 from tests.browser.test_pages import (  # noqa: F401 - the runtime fixture
-    CHROMIUM_FLAGS,
-    chromium_path,
     fits_the_screen,
+    launched,
     runtime,
+    served,
 )
 from worker.runtime import Runtime
 
@@ -36,31 +32,14 @@ WIDTHS = {390: {"is_mobile": True, "device_scale_factor": 2}, 1280: {"device_sca
 @pytest.fixture
 def base_url(runtime: Runtime) -> Iterator[str]:  # noqa: F811
     """The web app on loopback, its clock an hour after the scenario's incident opened."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(lambda: runtime, clock=lambda: T0 + timedelta(hours=1))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "web app did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with served(create_app(lambda: runtime, clock=lambda: T0 + timedelta(hours=1))) as url:
+        yield url
 
 
 @pytest.fixture
 def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with launched() as b:
         yield b
-        b.close()
 
 
 def check(browser, url: str, name: str, width: int) -> str:  # type: ignore[no-untyped-def]

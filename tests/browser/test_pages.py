@@ -12,7 +12,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -53,12 +55,12 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     rt.dispose()
 
 
-@pytest.fixture
-def base_url(runtime: Runtime) -> Iterator[str]:
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(lambda: runtime, clock=Clock())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -66,18 +68,37 @@ def base_url(runtime: Runtime) -> Iterator[str]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "web app did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
-@pytest.fixture
-def page(tmp_path: Path):  # type: ignore[no-untyped-def]
+@contextmanager
+def launched() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (`executable_path`)."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def base_url(runtime: Runtime) -> Iterator[str]:
+    with served(create_app(lambda: runtime, clock=Clock())) as url:
+        yield url
+
+
+@pytest.fixture
+def page(tmp_path: Path):  # type: ignore[no-untyped-def]
+
+    with launched() as browser:
         context = browser.new_context(**PHONE)
         pg = context.new_page()
         dialogs: list[str] = []
@@ -85,7 +106,6 @@ def page(tmp_path: Path):  # type: ignore[no-untyped-def]
         pg.dialogs = dialogs  # type: ignore[attr-defined]
         yield pg
         context.close()
-        browser.close()
 
 
 def fits_the_screen(pg) -> bool:  # type: ignore[no-untyped-def]
