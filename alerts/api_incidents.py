@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from alerts.actions import ActionResult, add_note, reassign, resolve_by_hand, snooze
 from alerts.opening import open_by_hand
@@ -82,6 +83,19 @@ def oncall_rows(config: Config, now: datetime) -> list[dict[str, str]]:
     return rows
 
 
+T = TypeVar("T")
+
+
+def in_transaction(rt: Runtime, do: Callable[[Session], T]) -> T:
+    """`do(session)` in one transaction; a ValueError (input the action refuses, with why) is
+    answered 422 with its message. Shared with `/api/v1`."""
+    try:
+        with rt.sessions.begin() as session:
+            return do(session)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 def _answer(result: ActionResult) -> JSONResponse:
     return JSONResponse({"result": str(result)}, status_code=STATUS[result])
 
@@ -96,31 +110,25 @@ def incidents_router(
     def act(request: Request, do: Callable[[Any, Runtime, datetime], ActionResult]) -> JSONResponse:
         authorize(request)
         rt = rt_of()
-        try:
-            with rt.sessions.begin() as session:
-                result = do(session, rt, now_of())
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-        return _answer(result)
+        return _answer(in_transaction(rt, lambda s: do(s, rt, now_of())))
 
     @router.post("/incidents")
     def open_incident(request: Request, body: OpenBody) -> JSONResponse:
         authorize(request)
         rt = rt_of()
-        try:
-            with rt.sessions.begin() as session:
-                inc_id, opened = open_by_hand(
-                    session,
-                    rt.config,
-                    topic=body.topic,
-                    severity=body.severity,
-                    title=body.title,
-                    by=body.by,
-                    via=VIA,
-                    now=now_of(),
-                )
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+        inc_id, opened = in_transaction(
+            rt,
+            lambda s: open_by_hand(
+                s,
+                rt.config,
+                topic=body.topic,
+                severity=body.severity,
+                title=body.title,
+                by=body.by,
+                via=VIA,
+                now=now_of(),
+            ),
+        )
         return JSONResponse({"id": inc_id, "opened": opened}, status_code=201 if opened else 200)
 
     @router.post("/incidents/{incident_id}/snooze")

@@ -29,7 +29,7 @@ from alerts.actions import (
     resolve_by_hand,
     snooze,
 )
-from alerts.api_incidents import oncall_rows
+from alerts.api_incidents import in_transaction, oncall_rows
 from alerts.api_v1 import models as m
 from alerts.api_v1.problems import (
     PROBLEM,
@@ -261,31 +261,26 @@ def api_v1_router(
     def open_incident(body: m.OpenBody, who: Principal = responder) -> JSONResponse:
         """Open an incident by hand (or get the topic's open one, made worse if need be)."""
         rt = rt_of()
-        try:
-            with rt.sessions.begin() as session:
-                inc_id, opened = open_by_hand(
-                    session,
-                    rt.config,
-                    topic=body.topic,
-                    severity=body.severity,
-                    title=body.title,
-                    by=who.name,
-                    via=VIA,
-                    now=now_of(),
-                )
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+        inc_id, opened = in_transaction(
+            rt,
+            lambda s: open_by_hand(
+                s,
+                rt.config,
+                topic=body.topic,
+                severity=body.severity,
+                title=body.title,
+                by=who.name,
+                via=VIA,
+                now=now_of(),
+            ),
+        )
         return JSONResponse(
             m.Opened(id=inc_id, opened=opened).model_dump(), status_code=201 if opened else 200
         )
 
     def act(incident_id: int, do: Callable[[Session, Runtime, datetime], str]) -> m.ActionAnswer:
         rt = rt_of()
-        try:
-            with rt.sessions.begin() as session:
-                result = do(session, rt, now_of())
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+        result = in_transaction(rt, lambda s: do(s, rt, now_of()))
         status = _ACTION_STATUS.get(result, 200)  # type: ignore[call-overload]
         if status != 200:
             raise HTTPException(status, _ACTION_DETAIL.get(str(result), str(result)))
