@@ -199,6 +199,17 @@ def test_leadership_briefing_is_the_packet_email_and_other_channels_get_the_answ
     assert console["packet_url"] in shown
 
 
+def briefings(sessions: sessionmaker[Session], inc: int) -> tuple[list[Notification], list[str]]:
+    """The incident's leadership pages, and the kinds of every timeline row."""
+    with sessions() as s:
+        pages = s.scalars(
+            select(Notification).where(
+                Notification.incident_id == inc, Notification.role == "leadership"
+            )
+        ).all()
+        return list(pages), [e.kind for e in s.scalars(select(IncidentEvent)).all()]
+
+
 def test_a_briefing_goes_out_without_its_packet_when_the_packet_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,13 +224,8 @@ def test_a_briefing_goes_out_without_its_packet_when_the_packet_fails(
 
     monkeypatch.setattr("alerts.packets.versions.build_packet", broken)
     inc = escalate_to_leadership(sessions, cfg, refresh=False)
+    pages, kinds = briefings(sessions, inc)
     with sessions() as s:
-        pages = s.scalars(
-            select(Notification).where(
-                Notification.incident_id == inc, Notification.role == "leadership"
-            )
-        ).all()
-        kinds = [e.kind for e in s.scalars(select(IncidentEvent)).all()]
         versions = s.scalars(select(PacketVersion)).all()
     engine.dispose()
     assert len(pages) == 4  # carol and bob, e-mail and console: nobody left out
@@ -243,13 +249,7 @@ def test_a_briefing_email_goes_out_with_the_answers_when_its_chart_fails(
 
     monkeypatch.setattr("alerts.packets.render.incident_chart", broken)
     inc = escalate_to_leadership(sessions, cfg, refresh=False)
-    with sessions() as s:
-        pages = s.scalars(
-            select(Notification).where(
-                Notification.incident_id == inc, Notification.role == "leadership"
-            )
-        ).all()
-        kinds = [e.kind for e in s.scalars(select(IncidentEvent)).all()]
+    pages, kinds = briefings(sessions, inc)
     engine.dispose()
     assert len(pages) == 4 and len(calls) == 1  # tried once, not once per e-mail
     assert all("html" not in p.body and p.body["answers"]["what"] for p in pages)
