@@ -366,16 +366,34 @@ def evaluate_topics(
         if platform is not None:
             of = health.setdefault(topic, {})
             of[platform] = of.get(platform, False) or bool(healthy)
+    if cache is not None and len(names) > 1:
+        # What each topic's evaluation would read with two statements of its own (the bucket
+        # rows and mentions new since it last looked), read for all of them at once.
+        width = config.bucket_minutes * 60
+        longest = 0
+        for name in names:
+            try:
+                s = _settings(config, name, width)
+            except ValueError:  # raised again by that topic's evaluation, in its turn
+                continue
+            longest = max(longest, *s.series_settings.windows_minutes, s.window_minutes)
+        cache.prefetch(
+            session, names, versions, width, bucket_start(now, width) - timedelta(minutes=longest)
+        )
     volume_rows: list[dict[str, Any]] = []
     marks: list[dict[str, Any]] = []
     found: dict[str, list[int]] = {}
-    for topic in names:
-        started = time.perf_counter()
-        found[topic] = _evaluate(
-            session, config, topic, now, cache, versions, health.get(topic), volume_rows, marks
-        )
-        if seconds is not None:
-            seconds[topic] = time.perf_counter() - started
+    try:
+        for topic in names:
+            started = time.perf_counter()
+            found[topic] = _evaluate(
+                session, config, topic, now, cache, versions, health.get(topic), volume_rows, marks
+            )
+            if seconds is not None:
+                seconds[topic] = time.perf_counter() - started
+    finally:
+        if cache is not None:
+            cache.forget_prefetched()
     # The volume state, then the marks: one statement on PostgreSQL, one executemany each on
     # SQLite (and the volume state in chunks when it is a whole history, after an import).
     head, rest = volume_rows[:1000], volume_rows[1000:]

@@ -26,13 +26,13 @@ from __future__ import annotations
 import weakref
 from bisect import bisect_left, insort
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from worker.detection import series
@@ -74,6 +74,28 @@ _RECENT_ALL = select(*MENTION_COLUMNS).where(
 _RECENT_NEW = select(*MENTION_COLUMNS).where(
     _M.topic == bindparam("topic"), _M.seq > bindparam("seq"), _M.created_at >= bindparam("since")
 )
+
+
+#: Topics read by one statement of `SeriesCache.prefetch` at most (two bound values each).
+PREFETCH_CHUNK = 100
+_MANY: dict[tuple[str, int], Any] = {}
+
+
+def _many(kind: str, n: int) -> Any:
+    """`_CHANGED` (kind "buckets") or `_RECENT_NEW` (kind "mentions") for `n` topics at once:
+    the rows of topic t{i} with `seq` above s{i}, for each i (an OR of the one-topic conditions,
+    each served by the table's (topic, seq) index). Built once per size."""
+    key = (kind, n)
+    if key not in _MANY:
+        c = _B if kind == "buckets" else _M
+        each = or_(
+            *(and_(c.topic == bindparam(f"t{i}"), c.seq > bindparam(f"s{i}")) for i in range(n))
+        )
+        if kind == "buckets":
+            _MANY[key] = select(_B.topic, *_COLUMNS).where(each)
+        else:
+            _MANY[key] = select(*MENTION_COLUMNS).where(each, _M.created_at >= bindparam("since"))
+    return _MANY[key]
 
 
 def _add(a: Values, b: Values, sign: int = 1) -> Values:
@@ -151,9 +173,75 @@ class SeriesCache:
         self.history = history
         self.max_topics = max_topics
         self._entries: OrderedDict[tuple[str, str, int], _Entry] = OrderedDict()
+        #: Rows read ahead by `prefetch` for the calls that follow in the same transaction:
+        #: (kind, entry key) → (the version the rows follow, the version read at, the rows).
+        self._ahead: dict[tuple[str, tuple[str, str, int]], tuple[int, int, list[Any]]] = {}
 
     def clear(self) -> None:
         self._entries.clear()
+        self._ahead.clear()
+
+    def prefetch(
+        self,
+        session: Session,
+        topics: Sequence[str],
+        versions: Mapping[str, int],
+        width: int,
+        since: datetime,
+    ) -> int:
+        """Read ahead, for several topics at once, what `get` and `recent` would each read with a
+        statement of their own: the bucket rows and the mentions written since the versions
+        this process saw (`since`: the earliest `since` any of them will ask `recent` for).
+        Two statements per `PREFETCH_CHUNK` topics instead of two per topic; what the calls
+        return is the same. Valid only for the calls that follow in this transaction: the
+        caller ends it with `forget_prefetched()`. Returns how many rows were read."""
+        db = _database(session)
+        self._ahead.clear()
+        wants: dict[str, list[tuple[tuple[str, str, int], int, int]]] = {
+            "buckets": [],
+            "mentions": [],
+        }
+        for topic in dict.fromkeys(topics):
+            key = (db, topic, width)
+            entry, version = self._entries.get(key), versions.get(topic)
+            if entry is None or version is None:
+                continue  # a first read (or no data): `get` reads it all
+            if version != entry.version:
+                wants["buckets"].append((key, entry.version, version))
+            if (
+                entry.recent_since is not None
+                and since >= entry.recent_since
+                and version != entry.recent_version
+            ):
+                wants["mentions"].append((key, entry.recent_version, version))
+        read = 0
+        for kind, want in wants.items():
+            for i in range(0, len(want), PREFETCH_CHUNK):
+                chunk = want[i : i + PREFETCH_CHUNK]
+                params: dict[str, Any] = {"since": since}
+                for j, ((_, topic, _), seen, _) in enumerate(chunk):
+                    params[f"t{j}"], params[f"s{j}"] = topic, seen
+                by_topic: dict[str, list[Any]] = {}
+                for row in session.execute(_many(kind, len(chunk)), params):
+                    by_topic.setdefault(row.topic, []).append(
+                        row if kind == "mentions" else row[1:]
+                    )
+                    read += 1
+                for key, seen, version in chunk:
+                    self._ahead[(kind, key)] = (seen, version, by_topic.get(key[1], []))
+        return read
+
+    def forget_prefetched(self) -> None:
+        """Drop what `prefetch` read and no call used (its transaction is ending)."""
+        self._ahead.clear()
+
+    def _read_ahead(
+        self, kind: str, key: tuple[str, str, int], seen: int, version: int
+    ) -> list[Any] | None:
+        """The rows `prefetch` read for this entry from version `seen` on, at `version` (None:
+        not read ahead)."""
+        got = self._ahead.pop((kind, key), None)
+        return got[2] if got is not None and got[:2] == (seen, version) else None
 
     def get(
         self,
@@ -185,7 +273,8 @@ class SeriesCache:
                 self._entries.popitem(last=False)
         else:
             self._entries.move_to_end(key)
-            read = self._changes(session, topic, entry, int(version), lo)
+            ahead = self._read_ahead("buckets", key, entry.version, int(version))
+            read = self._changes(session, topic, entry, int(version), lo, ahead)
         changed_from = self._move(entry, lo, bucket_start(now, width))
         if not entry.total:
             return Loaded([], {}, None, entry.version, read)
@@ -209,16 +298,25 @@ class SeriesCache:
         since data version `version`'s predecessor are read (`mentions.seq`)."""
         from worker.pipeline import recent_mentions
 
-        entry = self._entries.get((_database(session), topic, width))
+        at = (_database(session), topic, width)
+        entry = self._entries.get(at)
         if entry is None:  # not kept (evicted, or get() was not called): read it all
             return recent_mentions(session, topic, since, until, limit)
+        ahead = self._read_ahead("mentions", at, entry.recent_version, version)
+        rows: Sequence[Any]
         if entry.recent_since is None or since < entry.recent_since:
             rows = session.execute(_RECENT_ALL, {"topic": topic, "since": since}).all()
             entry.recent, entry.recent_order = {}, None
         elif version != entry.recent_version:
-            rows = session.execute(
-                _RECENT_NEW, {"topic": topic, "since": since, "seq": entry.recent_version}
-            ).all()
+            # Read ahead from an earlier `since`: the older ones are dropped below, as any
+            # mention that falls out of the window is.
+            rows = (
+                ahead
+                if ahead is not None
+                else session.execute(
+                    _RECENT_NEW, {"topic": topic, "since": since, "seq": entry.recent_version}
+                ).all()
+            )
         else:
             rows = []
         fresh, replaced = [], False
@@ -258,11 +356,21 @@ class SeriesCache:
         return entry, len(rows)
 
     def _changes(
-        self, session: Session, topic: str, entry: _Entry, version: int, lo: datetime
+        self,
+        session: Session,
+        topic: str,
+        entry: _Entry,
+        version: int,
+        lo: datetime,
+        ahead: list[Any] | None = None,
     ) -> int:
         if version == entry.version:
             return 0
-        rows = session.execute(_CHANGED, {"topic": topic, "seq": entry.version}).all()
+        rows = (
+            ahead
+            if ahead is not None
+            else session.execute(_CHANGED, {"topic": topic, "seq": entry.version}).all()
+        )
         entry.version = version
         for platform, start, *raw in rows:
             start = _utc(start)

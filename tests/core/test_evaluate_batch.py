@@ -4,8 +4,10 @@ fails costs no other its evaluation (`worker.tasks.evaluate`). Statements are co
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from worker.ingest import ingest_topics
 from worker.jobs import Context, InlineQueue, run
 from worker.model import Mention
 from worker.pipeline import evaluate_topics
-from worker.storage.db import make_engine, make_sessionmaker
+from worker.storage.db import make_engine, make_sessionmaker, upgrade
 from worker.storage.models import TopicState, VolumeStateRow
 from worker.topic_series import SeriesCache
 
@@ -39,6 +41,26 @@ def _mentions(topic: str, now: datetime, n: int, k0: int = 0) -> list[Mention]:
     ]
 
 
+def _evaluated_counting(
+    engine: Any, sessions: Any, config: Any, now: datetime, cache: SeriesCache
+) -> list[str]:
+    """Evaluate every topic as one batch; the statements it ran (besides its BEGIN, which
+    SQLite's driver sends lazily, and the signals it found)."""
+    statements: list[str] = []
+
+    def count(_c: Any, _cur: Any, sql: str, *_: Any) -> None:
+        if not sql.lstrip().upper().startswith(("INSERT INTO SIGNALS", "BEGIN")):
+            statements.append(sql)
+
+    with sessions.begin() as s:
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            evaluate_topics(s, config, TOPICS, now, cache=cache)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    return statements
+
+
 def test_a_batch_reads_and_writes_once_for_all_its_topics(db_url: str) -> None:
     """Twelve active topics, one of which got a new mention: the batch runs five statements
     (versions and source health; that topic's changed buckets and new mentions; the volume
@@ -56,25 +78,93 @@ def test_a_batch_reads_and_writes_once_for_all_its_topics(db_url: str) -> None:
         with sessions.begin() as s:
             ingest_topics(s, {"t03": _mentions("t03", now, 1, 100)}, now, bucket_seconds=STEP)
 
-        statements: list[str] = []
-
-        def count(_c: Any, _cur: Any, sql: str, *_: Any) -> None:
-            head = sql.lstrip().upper()
-            if not head.startswith(("INSERT INTO SIGNALS", "BEGIN")):  # SQLite's lazy BEGIN
-                statements.append(sql)
-
-        with sessions.begin() as s:
-            event.listen(engine, "before_cursor_execute", count)
-            try:
-                evaluate_topics(s, config, TOPICS, now, cache=cache)
-            finally:
-                event.remove(engine, "before_cursor_execute", count)
+        statements = _evaluated_counting(engine, sessions, config, now, cache)
         assert len(statements) <= 5, statements
         with sessions() as s:  # and every topic was marked as evaluated, through the new bucket
             rows = s.execute(select(TopicState.evaluated_version, TopicState.version)).all()
         assert len(rows) == len(TOPICS) and all(e == v for e, v in rows)
     finally:
         engine.dispose()
+
+
+def test_a_batch_reads_every_topics_news_at_once_and_finds_what_each_alone_finds(
+    tmp_path: Path,
+) -> None:
+    """Every topic gets new mentions at every tick, some of them late (for a bucket already
+    evaluated), and one topic bursts: the batch reads all the topics' new bucket rows and new
+    mentions with one statement each (five statements in all, not two more per topic), and finds
+    the same signals and stores the same volume state as evaluating each topic alone, in a
+    transaction of its own, on a second database fed the same mentions."""
+    from worker.storage.models import SignalRow
+
+    config = default_config(TOPICS)
+    dbs = {}
+    for name in ("batch", "alone"):
+        url = f"sqlite:///{tmp_path / name}.db"
+        upgrade(url)
+        engine = make_engine(url)
+        dbs[name] = (engine, make_sessionmaker(engine), SeriesCache())
+    rng = random.Random(7)
+    try:
+        for tick in range(0, 14):
+            now = T0 + timedelta(minutes=5 * tick, seconds=1)
+            news = {}
+            for t in TOPICS:
+                ms = _mentions(t, now, 300 if tick == 0 else rng.randint(1, 3), 1000 * tick)
+                if tick:  # one late mention, for a bucket evaluated ten minutes ago
+                    late = now - timedelta(minutes=13)
+                    ms.append(replace(ms[0], id=f"{ms[0].id}-late", created_at=late))
+                if tick >= 9 and t == "t05":  # and t05 bursts: forty posts a bucket
+                    ms += [
+                        replace(
+                            ms[0],
+                            id=f"{t}-burst-{tick}-{k}",
+                            text=f"terrible scam, worst service ever, I want a refund {k}",
+                            author=f"angry{k}",
+                            created_at=now - timedelta(seconds=5 + 7 * k),
+                        )
+                        for k in range(40)
+                    ]
+                news[t] = ms
+            for name, (engine, sessions, cache) in dbs.items():
+                with sessions.begin() as s:
+                    ingest_topics(s, news, now, bucket_seconds=STEP)
+                if name == "alone":
+                    for t in TOPICS:
+                        with sessions.begin() as s:
+                            evaluate_topics(s, config, [t], now, cache=cache)
+                    continue
+                statements = _evaluated_counting(engine, sessions, config, now, cache)
+                if tick:
+                    assert len(statements) <= 5, statements
+
+        def seen(name: str) -> tuple[list[Any], list[Any]]:
+            with dbs[name][1]() as s:
+                signals = s.execute(
+                    select(
+                        SignalRow.topic,
+                        SignalRow.kind,
+                        SignalRow.at,
+                        SignalRow.score,
+                        SignalRow.explanation,
+                        SignalRow.top_mentions,
+                    ).order_by(SignalRow.topic, SignalRow.at, SignalRow.kind)
+                ).all()
+                volume = s.execute(
+                    select(VolumeStateRow).order_by(VolumeStateRow.topic, VolumeStateRow.start)
+                ).scalars()
+                return signals, [
+                    (v.topic, v.start, v.value, v.expected, v.spread, v.surprise) for v in volume
+                ]
+
+        batch_signals, batch_volume = seen("batch")
+        alone_signals, alone_volume = seen("alone")
+        assert any(row[0] == "t05" for row in batch_signals)  # the burst was seen
+        assert batch_signals == alone_signals
+        assert batch_volume == alone_volume and len(batch_volume) > 12 * 14
+    finally:
+        for engine, _, _ in dbs.values():
+            engine.dispose()
 
 
 def test_one_failing_topic_costs_no_other_its_evaluation(sqlite_url: str) -> None:
