@@ -14,7 +14,8 @@ For one cleaned text:
    (VADER's 0.293, decaying 5 % a step); a negation in scope flips and damps it (× -0.74), and
    so does "least" just before it ("the least helpful", but not "at least").
    A positive word written Capitalized beside another Capitalized word, not first in a sentence
-   and in a text not written in Title Case, is part of a name ("Best Buy", "Manchester United"): no praise.
+   and in a text not written in Title Case, is part of a name ("Best Buy", "Manchester
+   United"): no praise.
 4. Irony: praise ("merci", "great") in a text that also complains and carries an irony marker
    ("encore", "again", 🙄) is read as sarcasm, so the praise counts as blame.
 5. A negation that negates no sentiment word ("ils ne répondent pas", "they never called back")
