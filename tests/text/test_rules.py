@@ -270,3 +270,64 @@ def test_discourse_particles_and_service_names_carry_no_valence(text: str, label
 def test_pretty_before_a_rated_word_intensifies_it() -> None:
     boosted = score_text("that movie was pretty bad", "en").polarity
     assert boosted < score_text("that movie was bad", "en").polarity < 0
+
+
+def test_words_most_raters_agree_on_are_kept_despite_one_dissenter() -> None:
+    from worker.text import english
+    from worker.text.lexicons import vader_disputed
+
+    # "awful" -2.0 ± 2.05: nine of ten raters gave -2 or -3, one +4. "want" stays disputed:
+    # its raters split 5 positive, 3 neutral, 2 negative.
+    assert {"awful", "severe", "sorry", "complaint"}.isdisjoint(vader_disputed())
+    assert "want" in vader_disputed() and "want" not in english.pack().words
+    assert score_text("The service was awful", "en").label == "neg"
+    assert score_text("I filed a complaint", "en").label == "neg"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Miss Jones will call you tomorrow",  # the title, not the verb
+        "My phone charged overnight",
+        "Two blocks from the station",
+        "Prices lowered for the weekend",
+    ],
+)
+def test_agreed_words_with_a_second_sense_stay_out(text: str) -> None:
+    assert score_text(text, "en").label == "neu"
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("this is the least helpful app", "neg"),  # VADER: "least" turns the next word around
+        ("it was at least helpful", "pos"),  # ... but not in "at least"
+        ("never so happy in my life", "pos"),  # VADER: "never so" emphasises, it does not negate
+        ("never this happy with a phone", "pos"),
+        ("without doubt the best phone", "pos"),  # VADER: "without doubt" is no negation
+    ],
+)
+def test_vader_least_and_never_so_rules(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("delivery late again :((", "neg"), ("order arrived =(", "neg"), ("it works :)))", "pos")],
+)
+def test_emoticon_spellings_vader_lacks(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Our team says Happy Birthday to Sam", "pos"),  # a wish in Title Case, not a name
+        ("All of us at Acme say Merry Christmas", "pos"),
+        ("It came today. Great Service from Acme", "pos"),  # capitalized as a sentence start
+        ("I went to Best Buy today", "neu"),  # still a name
+        ("I went there today. Then to Best Buy", "neu"),
+    ],
+)
+def test_capitals_of_wishes_and_sentence_starts_are_no_names(text: str, label: str) -> None:
+    assert score_text(text, "en").label == label

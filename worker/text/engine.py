@@ -11,9 +11,11 @@ For one cleaned text:
 2. Phrases ("merci pour rien", "thanks for nothing") are matched first and read as one valence.
 3. Each lexicon word gets its valence; a word in CAPS among lower-case words, or an elongated one
    ("nuuuul"), is pushed further from zero; booster words up to three tokens before it scale it
-   (VADER's 0.293, decaying 5 % a step); a negation in scope flips and damps it (× -0.74).
-   A positive word written Capitalized beside another Capitalized word, not first and in a text
-   not written in Title Case, is part of a name ("Best Buy", "Manchester United"): no praise.
+   (VADER's 0.293, decaying 5 % a step); a negation in scope flips and damps it (× -0.74), and
+   so does "least" just before it ("the least helpful", but not "at least").
+   A positive word written Capitalized beside another Capitalized word, not first in a sentence
+   and in a text not written in Title Case, is part of a name ("Best Buy", "Manchester
+   United"): no praise.
 4. Irony: praise ("merci", "great") in a text that also complains and carries an irony marker
    ("encore", "again", 🙄) is read as sarcasm, so the praise counts as blame.
 5. A negation that negates no sentiment word ("ils ne répondent pas", "they never called back")
@@ -67,6 +69,9 @@ class LanguagePack:
     particle_negators: frozenset[str] = frozenset()
     #: Words a negation does not flip: "pas sérieux" is as much a complaint as "sérieux".
     unnegated: frozenset[str] = frozenset()
+    #: Words that flip the word right after them as a negation does ("the least helpful"); a
+    #: phrase that holds them ("at least") reads them as part of itself instead.
+    least: frozenset[str] = frozenset()
     #: How the pack refines the shared tokens of `preprocess.tokens` into its own (French splits
     #: elisions); `tokenize(text)` must equal `split(tokens(text))` when both are given.
     split: Callable[[list[str]], list[str]] | None = None
@@ -126,8 +131,13 @@ def _negated(
 _CLAUSE_END = frozenset(".,;:!?")
 
 
-def _clause_starts(text: str, n: int) -> frozenset[int]:
-    """Indexes of the tokens that start a clause after the first: punctuation comes before them.
+#: What ends a sentence: the word after it is capitalized by grammar, not because it is a name.
+_SENTENCE_END = frozenset(".!?")
+
+
+def _clause_starts(text: str, n: int, ends: frozenset[str] = _CLAUSE_END) -> frozenset[int]:
+    """Indexes of the tokens that start a clause after the first: punctuation (`ends`) comes
+    before them.
 
     Only for packs whose tokens are `preprocess.TOKEN`'s (no `split`); empty if they differ."""
     if "’" in text:
@@ -136,7 +146,7 @@ def _clause_starts(text: str, n: int) -> frozenset[int]:
     prev_end = -1
     k = -1
     for k, m in enumerate(TOKEN.finditer(text)):
-        if prev_end >= 0 and not _CLAUSE_END.isdisjoint(text[prev_end : m.start()]):
+        if prev_end >= 0 and not ends.isdisjoint(text[prev_end : m.start()]):
             starts.add(k)
         prev_end = m.end()
     return frozenset(starts) if k + 1 == n else frozenset()
@@ -239,7 +249,12 @@ def valence(
         if v > 0 and _in_name(toks, i):
             # "Best Buy", "Manchester United": a name, not praise. Negative words are kept:
             # "Total Disaster At Acme" is Title Case for shouting, and missing it costs more.
-            continue
+            # A word that starts a sentence ("It came. Great Service!") is capitalized by
+            # grammar, as the first word is (packs with `TOKEN`'s tokens only).
+            if pack.split is not None or _SENTENCE_END.isdisjoint(text):
+                continue
+            if i not in _clause_starts(text, n, _SENTENCE_END):
+                continue
         if w in boosters and i + 1 < n and low[i + 1] in words:
             continue  # "super bon": "super" boosts the next word instead of counting itself
         if w in negators and i + 1 < n and low[i + 1] in words:
@@ -272,6 +287,8 @@ def valence(
         if negated:
             v *= N_SCALAR
             negated_any = True
+        if i > skip and low[i - 1] in pack.least:
+            v *= N_SCALAR  # VADER: "least" just before a word turns it around
         if w in pack.praise and v > 0:
             praise_at.append(len(vals))
         pos.append(i)

@@ -58,30 +58,41 @@ def vader_lexicon() -> dict[str, float]:
     A few terms are listed twice ("lol" 2.9 and 1.8); as in VADER's own loader, the last line
     wins, so that tocsin rates them as VADER does.
     """
-    return {term: mean for term, (mean, _) in _vader_ratings().items()}
+    return {term: mean for term, (mean, _, _) in _vader_ratings().items()}
 
 
 @lru_cache(maxsize=1)
-def _vader_ratings() -> dict[str, tuple[float, float]]:
-    """term → (mean, standard deviation) of its raters, the last line of a term winning."""
-    ratings: dict[str, tuple[float, float]] = {}
+def _vader_ratings() -> dict[str, tuple[float, float, tuple[int, ...]]]:
+    """term → (mean, standard deviation, the raters' ratings), the last line of a term winning."""
+    ratings: dict[str, tuple[float, float, tuple[int, ...]]] = {}
     path = _package_file("vaderSentiment.vaderSentiment", "vader_lexicon.txt")
     for line in path.read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
         if len(parts) >= 3:
-            ratings[parts[0]] = (float(parts[1]), float(parts[2]))
+            raw = parts[3].strip("[] ") if len(parts) > 3 else ""
+            votes = tuple(int(x) for x in raw.split(",") if x.strip())
+            ratings[parts[0]] = (float(parts[1]), float(parts[2]), votes)
     return ratings
+
+
+#: How many of VADER's ten raters must give a word the sign of its mean rating for the word to
+#: count as agreed on, however far a few dissenters pull its spread.
+AGREEING_RATERS = 7
 
 
 @lru_cache(maxsize=1)
 def vader_disputed() -> frozenset[str]:
     """VADER words its ten raters disagreed on more than they agreed: standard deviation of the
-    ratings above the absolute mean ("want" 0.3 ± 1.19, "god" 1.1 ± 1.51). Such a word is a
-    faint or two-sided cue, and alone it labels a neutral post. Emoticons are kept."""
+    ratings above the absolute mean ("want" 0.3 ± 1.19, "god" 1.1 ± 1.51), unless at least
+    `AGREEING_RATERS` of them gave the word the sign of its mean ("awful" -2.0 ± 2.05: nine
+    raters gave -2 or -3 and one +4). Such a word is a faint or two-sided cue, and alone it
+    labels a neutral post. Emoticons are kept."""
     return frozenset(
         term.lower()
-        for term, (mean, spread) in _vader_ratings().items()
-        if term.isalpha() and spread > abs(mean)
+        for term, (mean, spread, votes) in _vader_ratings().items()
+        if term.isalpha()
+        and spread > abs(mean)
+        and sum(1 for v in votes if v * mean > 0) < AGREEING_RATERS
     )
 
 
