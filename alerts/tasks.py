@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -32,17 +32,6 @@ _ANY_DUE = (
     )
     .limit(1)
 )
-
-
-_I = Incident.__table__.c
-_ANY_RECENT = (
-    select(_I.id).where((_I.state != "resolved") | (_I.resolved_at >= bindparam("since"))).limit(1)
-)
-
-
-def _any_recent(ctx: Context, now: datetime) -> bool:
-    """An incident open, or resolved within the last day (whose packet may still change)."""
-    return bool(peek(ctx.sessions, _ANY_RECENT, {"since": now - timedelta(days=1)}))
 
 
 def _any_open(ctx: Context) -> bool:
@@ -139,8 +128,10 @@ def refresh_packets(ctx: Context, now: datetime) -> int:
     """Keep a new packet version for every incident whose timeline changed (what leadership was
     told at 14:15 stays readable)."""
     from alerts.packets import refresh_packets as refresh
+    from alerts.packets.versions import DUE, RECENT, due_incidents
 
-    if not _any_recent(ctx, now):
+    # Read outside a transaction first: most ticks no timeline moved and nothing is built.
+    if not due_incidents(peek(ctx.sessions, DUE, {"now": now, "since": now - RECENT}), now):
         return 0
     with ctx.sessions.begin() as session:
         return refresh(session, ctx.config, now)

@@ -3,15 +3,18 @@
 `refresh_packets(session, config, now)` is the scheduled job (a plain function of now): for each
 incident with timeline rows newer than its latest version, build the packet as of `now` and store
 it as the next version. Safe to run twice: a second run finds nothing new, and two racing runs
-collide on the unique (incident, version) and one of them stores nothing.
+collide on the unique (incident, version) and one of them stores nothing. Which incidents are due
+is read first in one statement (`DUE`, each incident's latest timeline row and latest version),
+so a tick where nothing changed builds nothing and costs one read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +23,56 @@ from worker.config import Config
 from worker.storage.models import Incident, IncidentEvent, PacketVersion
 
 SIGNALS_ONLY_EVERY = timedelta(minutes=30)
+#: Incidents open, or resolved this long ago at most, are looked at (their packet may change).
+RECENT = timedelta(days=1)
+
+_I = Incident.__table__.c
+_E = IncidentEvent.__table__.alias("e").c
+_O = IncidentEvent.__table__.alias("o").c
+_V = PacketVersion.__table__.c
+_LAST_EVENT = (
+    select(func.max(_E.id)).where(_E.incident_id == _I.id, _E.at <= bindparam("now"))
+).scalar_subquery()
+
+
+def _latest_version(column: Any) -> Any:
+    return (
+        select(column)
+        .where(_V.incident_id == _I.id)
+        .order_by(_V.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+#: Per recent incident, what `store_version` decides on, in one read: the latest timeline row as
+#: of `now`, the latest row that is not a signals-only `updated` up to it, and the latest
+#: version's last row and time. Params: now, since (`now - RECENT`).
+DUE = select(
+    _I.id,
+    _LAST_EVENT,
+    select(func.max(_O.id))
+    .where(_O.incident_id == _I.id, _O.kind != "updated", _O.id <= _LAST_EVENT)
+    .scalar_subquery(),
+    _latest_version(_V.last_event_id),
+    _latest_version(_V.generated_at),
+).where(or_(_I.resolved_at.is_(None), _I.resolved_at >= bindparam("since")))
+
+
+def due_incidents(rows: Iterable[Sequence[Any]], now: datetime) -> list[int]:
+    """The incidents of `DUE`'s rows that `store_version` would keep a new version of now."""
+    due = []
+    for incident_id, last_event, last_other, previous_event, previous_at in rows:
+        if last_event is None:
+            continue
+        if previous_event is not None:
+            if previous_event >= last_event:
+                continue
+            other_rows = last_other is not None and last_other > previous_event
+            if not other_rows and now - previous_at < SIGNALS_ONLY_EVERY:
+                continue
+        due.append(int(incident_id))
+    return due
 
 
 def latest_version(session: Session, incident_id: int) -> PacketVersion | None:
@@ -136,11 +189,7 @@ def briefing_version(
 def refresh_packets(session: Session, config: Config, now: datetime) -> int:
     """The job: a new version for every incident whose timeline changed. Returns how many.
 
-    Only incidents open now or resolved in the last day are looked at, so a tick costs what is
-    new, not the whole history."""
-    ids = session.scalars(
-        select(Incident.id).where(
-            or_(Incident.resolved_at.is_(None), Incident.resolved_at >= now - timedelta(days=1))
-        )
-    ).all()
-    return sum(store_version(session, config, i, now) is not None for i in ids)
+    Only incidents open now or resolved in the last day are looked at, and a packet is built only
+    for those whose timeline moved, so a tick costs what is new, not the whole history."""
+    due = due_incidents(session.execute(DUE, {"now": now, "since": now - RECENT}), now)
+    return sum(store_version(session, config, i, now) is not None for i in due)
