@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from tocsin.replay import ReplayResult, replay
-from worker.config import Config, default_config
+from worker.config import default_config
 from worker.localtime import local, show
 
 SCENARIO = "demo_lumio.jsonl"
@@ -61,11 +61,12 @@ def summarise(result: ReplayResult) -> list[str]:
     return lines
 
 
-def write_extras(result: ReplayResult, config: Config) -> list[str]:
-    """Packet versions and the weekly summaries of the replayed weeks; lines to print."""
+def write_extras(result: ReplayResult) -> list[str]:
+    """Packet versions and the last replayed week's summary in full (with its text and PDF);
+    lines to print."""
     from alerts.packets import list_versions, render_packet_html
     from alerts.packets.versions import get_version
-    from alerts.reports.build import build_weekly, write_replay_reports, write_report
+    from alerts.reports.build import write_report
     from worker.storage.db import make_engine, make_sessionmaker
 
     if result.first is None or result.last is None:
@@ -87,25 +88,10 @@ def write_extras(result: ReplayResult, config: Config) -> list[str]:
                         )
                 if versions:
                     lines.append(f"  {len(versions)} packet version(s) kept: {folder}/")
-            end = max(
-                [
-                    result.last,
-                    *(
-                        datetime.fromisoformat(i["resolved_at"])
-                        for i in result.incidents
-                        if i["resolved_at"]
-                    ),
-                ]
-            )
-            written = result.reports or write_replay_reports(
-                session, config, result.first, end, result.out_dir
-            )
-            last = written[-1].name.removeprefix("weekly-").removesuffix(".json")
-            paths = write_report(
-                build_weekly(session, config, last, end), result.out_dir / "reports"
-            )
-            pdf = f" (PDF: {paths['pdf']})" if "pdf" in paths else ""
-            lines.append(f"Weekly summary: {paths['html']}{pdf}")
+            if result.last_report is not None:  # the replay's last week, built once
+                paths = write_report(result.last_report, result.out_dir / "reports")
+                pdf = f" (PDF: {paths['pdf']})" if "pdf" in paths else ""
+                lines.append(f"Weekly summary: {paths['html']}{pdf}")
     finally:
         engine.dispose()
     return lines
@@ -121,7 +107,7 @@ def run_demo(out: Path) -> int:
         # Packet versions are kept by the job table's `alerts.packets.refresh`, as live.
         result = replay(path, out, config)
     lines = summarise(result)
-    extras = write_extras(result, config)
+    extras = write_extras(result)
     for line in lines[:-1] + extras + lines[-1:]:
         print(line)
     sys.stdout.flush()

@@ -82,6 +82,8 @@ class ReplayResult:
     timezone: str = "UTC"  # the config's `[tocsin] timezone`, for what people read
     #: reports/weekly-YYYY-Www.json of every week the replay touched (partial: not to its end).
     reports: list[Path] = field(default_factory=list)
+    #: The last of those weeks' report as built (`tocsin demo` writes its text and PDF too).
+    last_report: dict[str, Any] | None = None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -108,7 +110,7 @@ def replay(
     from tqdm import tqdm
 
     from alerts.packets import build_packet, write_packet
-    from alerts.reports.build import write_replay_reports
+    from alerts.reports.build import replay_reports, write_report
 
     # 1. Read, reporting bad lines without stopping. A file in time order (the usual case) is
     # scanned once here and streamed again as the clock moves, so memory stays flat however
@@ -210,7 +212,11 @@ def replay(
                     out_dir / "packets" / str(inc["id"]), packet
                 )
             # The weekly summaries the beat would have sent, for every week the clock touched.
-            result.reports = write_replay_reports(session, config, first, ticks[-1], out_dir)
+            reports = replay_reports(session, config, first, ticks[-1])
+            result.reports = [
+                write_report(r, out_dir / "reports", pdf=False, txt=False)["json"] for r in reports
+            ]
+            result.last_report = reports[-1] if reports else None
     finally:
         engine.dispose()
     return result

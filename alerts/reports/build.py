@@ -245,21 +245,30 @@ def write_weekly(
     return write_report(build_weekly(session, config, week, now, topic=topic), out_dir, pdf=pdf)
 
 
-def write_replay_reports(
-    session: Session, config: Config, first: datetime, last: datetime, out_dir: Path
-) -> list[Path]:
-    """For `tocsin replay`: DIR/reports/weekly-YYYY-Www.json and .html for every ISO week (in the
-    team's zone) that [first, last] touches, as the beat would have sent it; a week the replay
-    does not cover to its end is `"partial": true` (built as of `last`)."""
+def replay_reports(
+    session: Session, config: Config, first: datetime, last: datetime
+) -> list[dict[str, Any]]:
+    """For `tocsin replay`: the weekly summary of every ISO week (in the team's zone) that
+    [first, last] touches, as the beat would have sent it; a week the replay does not cover to
+    its end is `"partial": true` (built as of `last`)."""
     tz = config.timezone
     monday = parse_week(local(first, tz).date())
     end_monday = parse_week(local(last, tz).date())
-    written = []
+    reports = []
     while monday <= end_monday:
         period = week_period(monday, tz)
-        now = period.end if period.end <= last else last
-        report = build_report(session, config, period, now)
-        paths = write_report(report, out_dir / "reports", pdf=False, txt=False)
-        written.append(paths["json"])
+        reports.append(
+            build_report(session, config, period, period.end if period.end <= last else last)
+        )
         monday += timedelta(days=7)
-    return written
+    return reports
+
+
+def write_replay_reports(
+    session: Session, config: Config, first: datetime, last: datetime, out_dir: Path
+) -> list[Path]:
+    """`replay_reports` written as DIR/reports/weekly-YYYY-Www.json and .html."""
+    return [
+        write_report(report, out_dir / "reports", pdf=False, txt=False)["json"]
+        for report in replay_reports(session, config, first, last)
+    ]
