@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.packets import versions
 from alerts.packets.versions import DUE, RECENT, due_incidents, refresh_packets, store_version
 from tests.alerts.reporting import T0, build_incident, config
+from worker.storage.dialect import peek
 from worker.storage.models import Incident, PacketVersion
 
 
@@ -65,3 +66,22 @@ def test_a_tick_where_nothing_moved_reads_once_and_builds_nothing(
         assert s.scalars(
             select(PacketVersion.version).where(PacketVersion.incident_id == inc)
         ).all() == [1]
+
+
+def test_due_read_outside_a_transaction_answers_as_a_session_does(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The job asks `DUE` through `peek` (SQLite's read-only path): same rows, aware datetimes."""
+    cfg = config()
+    build_incident(sessions, cfg)
+    now = T0 + timedelta(minutes=25)
+    with sessions.begin() as s:
+        refresh_packets(s, cfg, T0 + timedelta(minutes=1))
+    params = {"now": now, "since": now - RECENT}
+    rows = peek(sessions, DUE, params)
+    with sessions() as s:
+        assert rows == [tuple(r) for r in s.execute(DUE, params).all()]
+    ((_, last, other, previous, at),) = rows
+    assert at == T0 + timedelta(minutes=1) and at.tzinfo is not None
+    assert last > previous and other > previous  # acknowledged at T0+20
+    assert due_incidents(rows, now) == [rows[0][0]]

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.tasks import _ANY_DUE, _ANY_OPEN, _ANY_RECENT
+from alerts.packets.versions import DUE
+from alerts.tasks import _ANY_DUE, _ANY_OPEN
 from worker.config import default_config
 from worker.ingest import ingest_page
 from worker.model import Mention
@@ -43,9 +44,9 @@ def test_peek_answers_as_a_session_does(sessions: sessionmaker[Session]) -> None
         )
         s.add(_incident("resolved", resolved_at=NOW - timedelta(hours=3)))
     assert peek(sessions, _ANY_OPEN) == []
-    since = {"since": NOW - timedelta(days=1)}
-    assert len(peek(sessions, _ANY_RECENT, since)) == 1
-    assert peek(sessions, _ANY_RECENT, {"since": NOW}) == []
+    (recent,) = peek(sessions, DUE, {"now": NOW, "since": NOW - timedelta(days=1)})
+    assert recent[1:] == (None, None, None, None)  # no timeline row, no packet version
+    assert peek(sessions, DUE, {"now": NOW, "since": NOW}) == []
     assert peek(sessions, _ANY_DUE, {"now": NOW}) == []
     with sessions.begin() as s:
         s.add(_incident("triggered"))
