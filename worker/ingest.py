@@ -24,7 +24,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, case, distinct, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from worker.model import NEG, POS, Mention
@@ -199,17 +211,31 @@ _FIELDS = (
 )
 
 
-_COUNTS: dict[tuple[str, int], Any] = {}
+_COUNTS: dict[tuple[str, int, int], Any] = {}
+
+#: Topics whose buckets one GROUP BY reads at most (its WHERE has a term per topic, and SQLite
+#: caps the depth of an expression at 1,000).
+COUNT_TOPICS = 50
 
 
-def _counts(session: Session, bucket_seconds: int) -> Any:
-    """One statement: the counts of every bucket of one topic's platforms in [lo, hi)."""
-    key = (session.get_bind().dialect.name, bucket_seconds)
+def _counts(session: Session, bucket_seconds: int, topics: int) -> Any:
+    """One statement: the counts of every bucket of `topics` topics' platforms, each topic in
+    its own range [lo_i, hi_i) (parameters topic_i, lo_i, hi_i for i < topics, and platforms)."""
+    key = (session.get_bind().dialect.name, bucket_seconds, topics)
     if key not in _COUNTS:
         m = MentionRow.__table__.c
         epoch = bucket_epoch(m.created_at, bucket_seconds, session).label("epoch")
+        ranges = [
+            and_(
+                m.topic == bindparam(f"topic_{i}"),
+                m.created_at >= bindparam(f"lo_{i}"),
+                m.created_at < bindparam(f"hi_{i}"),
+            )
+            for i in range(topics)
+        ]
         _COUNTS[key] = (
             select(
+                m.topic,
                 m.platform,
                 epoch,
                 func.count(),
@@ -224,12 +250,10 @@ def _counts(session: Session, bucket_seconds: int) -> Any:
                 func.count(distinct(m.dup_key)),
             )
             .where(
-                m.topic == bindparam("topic"),
+                ranges[0] if topics == 1 else or_(*ranges),
                 m.platform.in_(bindparam("platforms", expanding=True)),
-                m.created_at >= bindparam("lo"),
-                m.created_at < bindparam("hi"),
             )
-            .group_by(m.platform, epoch)
+            .group_by(m.topic, m.platform, epoch)
         )
     return _COUNTS[key]
 
@@ -251,39 +275,52 @@ def recount_buckets(
 ) -> int:
     """Step 4: recompute each touched (topic, platform, bucket) from the stored mentions.
 
-    Per topic: read every touched bucket's counts with one GROUP BY; then write them all with
-    one batched UPSERT, each stamped with its topic's data version of this ingest (`versions`;
-    bumped here for a topic it lacks). Returns how many buckets were written.
+    Read every touched bucket's counts with one GROUP BY (per `COUNT_TOPICS` topics, each topic
+    read over the range of its own touched buckets); then write them all with one batched
+    UPSERT, each stamped with its topic's data version of this ingest (`versions`; bumped here,
+    in one statement, for the topics it lacks). Returns how many buckets were written.
     """
-    by_topic: dict[str, set[tuple[str, datetime]]] = {}
+    keys: set[tuple[str, str, datetime]] = set()
+    ranges: dict[str, tuple[datetime, datetime]] = {}
     latest: dict[str, datetime] = {}
     for t, p, at in touched:
-        by_topic.setdefault(t, set()).add((p, bucket_start(at, bucket_seconds)))
+        start = bucket_start(at, bucket_seconds)
+        keys.add((t, p, start))
+        lo, hi = ranges.get(t, (start, start))
+        ranges[t] = (min(lo, start), max(hi, start))
         latest[t] = max(latest.get(t, at), at)
+    if not keys:
+        return 0
+    have = versions or {}
+    stamped = bump_versions(session, {t: latest[t] for t in latest if not have.get(t)})
+    stamped.update({t: have[t] for t in latest if have.get(t)})
     width = timedelta(seconds=bucket_seconds)
+    platforms = sorted({p for _, p, _ in keys})
+    topics = sorted(ranges)
     values: list[dict[str, Any]] = []
-    for topic, keys in sorted(by_topic.items()):
-        version = (versions or {}).get(topic) or bump_version(session, topic, latest[topic])
-        lo = min(start for _, start in keys)
-        hi = max(start for _, start in keys) + width
-        rows = session.execute(
-            _counts(session, bucket_seconds),
-            {"topic": topic, "platforms": sorted({p for p, _ in keys}), "lo": lo, "hi": hi},
-        ).all()
-        for platform, epoch_s, *counts in rows:
+    for i in range(0, len(topics), COUNT_TOPICS):
+        chunk = topics[i : i + COUNT_TOPICS]
+        params: dict[str, Any] = {"platforms": platforms}
+        for k, topic in enumerate(chunk):
+            lo, hi = ranges[topic]
+            params.update({f"topic_{k}": topic, f"lo_{k}": lo, f"hi_{k}": hi + width})
+        rows = session.execute(_counts(session, bucket_seconds, len(chunk)), params).all()
+        for topic, platform, epoch_s, *counts in rows:
             start = datetime.fromtimestamp(int(epoch_s), UTC)
-            if (platform, start) not in keys:
+            if (topic, platform, start) not in keys:
                 continue  # inside the range but not touched by this page: unchanged
             values.append(
                 {
                     "topic": topic,
                     "platform": platform,
                     "start": start,
-                    "seq": version,
+                    "seq": stamped[topic],
                     **{f: int(v or 0) for f, v in zip(_FIELDS, counts, strict=True)},
                 }
             )
-    # Every topic's buckets in one UPSERT (a replay's tick recounts many topics at once).
+    # Every topic's buckets in one UPSERT (a replay's tick recounts many topics at once), in key
+    # order: two ingests of the same buckets take their row locks in the same order.
+    values.sort(key=lambda v: (v["topic"], v["platform"], v["start"]))
     upsert_many(
         session,
         typing.cast(Table, BucketRow.__table__),
@@ -315,7 +352,7 @@ def _bump(insert: Any) -> Any:
                 else_=t.c.last_mention_at,
             ),
         },
-    ).returning(t.c.version)
+    ).returning(t.c.version, t.c.topic)
 
 
 def bump_version(session: Session, topic: str, latest: datetime | None = None) -> int:
@@ -324,8 +361,21 @@ def bump_version(session: Session, topic: str, latest: datetime | None = None) -
     The UPSERT takes the row's lock until the transaction ends, so two ingests of one topic
     commit their versions in order (see `TopicState`).
     """
+    return bump_versions(session, {topic: latest})[topic]
+
+
+def bump_versions(session: Session, latest: Mapping[str, datetime | None]) -> dict[str, int]:
+    """`bump_version` for several topics (topic → its newest mention's time) in one statement:
+    topic → its new version. The rows go in name order, so two ingests of the same topics take
+    their row locks in the same order (no deadlock)."""
+    if not latest:
+        return {}
     stmt = _bump(session)
-    return int(session.execute(stmt, {"topic": topic, "latest": latest}).scalar_one())
+    params = [{"topic": t, "latest": latest[t]} for t in sorted(latest)]
+    # One row: a plain execute (an executemany of one costs more); several: one multi-row
+    # INSERT … ON CONFLICT … RETURNING (SQLAlchemy's "insertmanyvalues"), rows in this order.
+    rows = session.execute(stmt, params[0] if len(params) == 1 else params).all()
+    return {t: int(v) for v, t in rows}
 
 
 _SOURCE = Source.__table__.c
@@ -421,7 +471,7 @@ def ingest_page(
         t = topic or m.topic or "default"
         if m.created_at.tzinfo is not None and (t not in latest or m.created_at > latest[t]):
             latest[t] = m.created_at
-    versions = {t: bump_version(session, t, latest[t]) for t in sorted(latest)}
+    versions = bump_versions(session, latest)
     received, stored, touched = store_mentions(
         session,
         mentions,
@@ -457,7 +507,7 @@ def ingest_topics(
         for m in mentions:
             if m.created_at.tzinfo is not None and (t not in latest or m.created_at > latest[t]):
                 latest[t] = m.created_at
-    versions = {t: bump_version(session, t, latest[t]) for t in sorted(latest)}
+    versions = bump_versions(session, latest)
     rows: list[dict[str, Any]] = []
     received: dict[str, int] = {}
     for t, mentions in batches.items():
