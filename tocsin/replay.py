@@ -34,6 +34,7 @@ from worker.model import Mention
 from worker.serialize import mention_to_json
 from worker.storage.db import make_engine, make_sessionmaker, upgrade
 from worker.storage.models import Incident, Notification, SignalRow
+from worker.tasks import PUSH_NORMALISED
 
 SEV = {1: "SEV1", 2: "SEV2", 3: "SEV3", 4: "SEV4"}
 
@@ -162,6 +163,8 @@ def replay(
         outbox_dir=out_dir / "outbox",
         channels=channels,
         online=False,  # a replay never polls a platform or pings a heartbeat
+        # Its pushes carry the file reader's mentions, each already through the edge normaliser.
+        extra={PUSH_NORMALISED: True},
     )
     queue.ctx = ctx
 

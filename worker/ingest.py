@@ -497,11 +497,14 @@ def ingest_topics(
     *,
     bucket_seconds: int,
     crisis_terms: Mapping[str, Sequence[str]] | None = None,
+    normalised: bool = False,
 ) -> dict[str, IngestResult]:
     """Steps 1–4 for several topics' mentions handed over without a source (a push, a replay's
     tick), in the caller's one transaction: the same rows, versions and counts as one
     `ingest_page(session, mentions, now, topic=t, …)` per topic in the order given, with one
-    INSERT for every topic's mentions and one UPSERT for every topic's buckets."""
+    statement bumping every topic's version, one INSERT for every topic's mentions, one GROUP
+    BY reading and one UPSERT writing every topic's buckets. `normalised`: as for
+    `ingest_page` (each mention is already `normalize_mention`'s result)."""
     latest: dict[str, datetime] = {}
     for t, mentions in batches.items():
         for m in mentions:
@@ -511,7 +514,8 @@ def ingest_topics(
     rows: list[dict[str, Any]] = []
     received: dict[str, int] = {}
     for t, mentions in batches.items():
-        mine = _mention_rows(mentions, now, t, (crisis_terms or {}).get(t, ()), versions, False)
+        terms = (crisis_terms or {}).get(t, ())
+        mine = _mention_rows(mentions, now, t, terms, versions, normalised)
         received[_topic_name(t)] = len(mine)
         rows.extend(mine)
     new, touched = _insert_mentions(session, rows) if rows else ({}, set())

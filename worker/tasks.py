@@ -142,6 +142,12 @@ def ingest_page(
     return {"stored": result.stored, "duplicates": result.duplicates}
 
 
+#: The `Context.extra` key a shell sets when every `ingest.push` it sends carries mentions that
+#: `worker.normalize` already made storable: a replay, whose file reader normalises each line.
+#: A Celery worker never sets it: mentions that came through the broker are normalised here.
+PUSH_NORMALISED = "push_normalised"
+
+
 def ingest_push(
     ctx: Context, now: datetime, batches: dict[str, list[dict[str, Any]]]
 ) -> dict[str, dict[str, int]]:
@@ -161,6 +167,7 @@ def ingest_push(
             crisis_terms={
                 t: ctx.config.topic(t).detection_settings().all_crisis_terms for t in batches
             },
+            normalised=bool(ctx.extra.get(PUSH_NORMALISED)),
         )
     for topic, result in results.items():
         log.info("ingested", topic=topic, stored=result.stored, duplicates=result.duplicates)
