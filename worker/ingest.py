@@ -4,9 +4,10 @@
 2. Detect its language and score its sentiment with the same code as `tocsin score-text`.
 3. Insert it unless (topic, platform, external id) is already stored (ON CONFLICT DO NOTHING).
 4. Recount every bucket the new mentions fall in, from the mentions table itself, so running the
-   same page twice gives the same counts: one GROUP BY and one batched UPSERT per topic and page,
-   stamped with the topic's new data version (`topic_state`), which is what lets an evaluation
-   read only what changed since its last look.
+   same page twice gives the same counts: one GROUP BY and one batched UPSERT for every topic of
+   the page or push, stamped with each topic's new data version (`topic_state`, bumped for every
+   topic by one statement), which is what lets an evaluation read only what changed since its
+   last look.
 5. Advance the source's cursor — only if it is still the cursor the fetch started from, so a slow,
    stale poll never moves it backwards — and record the source as healthy.
 
