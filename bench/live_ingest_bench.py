@@ -203,7 +203,7 @@ def run_worker(
                     )
                     cursor = new_cursor
                 else:
-                    app.send_task("ingest.push", args=[topic, chunk], kwargs={"now": at})
+                    app.send_task("ingest.push", args=[{topic: chunk}], kwargs={"now": at})
                 published += 1
         print(f"  published {published} {args.task} tasks of ≤ {args.page} mentions", flush=True)
         log = (tmp / "worker.log").open("w")
