@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
+from worker.detection.series import scipy_special
 from worker.detection.settings import DetectionSettings
 from worker.model import Bucket, Mention
 
@@ -319,11 +320,9 @@ def tail(observed: float, expected: float, spread: float) -> float:
     if k < 0:
         return 1.0  # P(X ≥ 0)
     # `scipy.stats.poisson.sf(k, lam)` is `pdtrc(k, lam)` after argument checks that cost more
-    # than the sum, and importing `scipy.stats` costs a third of a second; imported where it is
-    # used (see series._log10_tail).
-    from scipy.special import pdtrc
-
-    return float(pdtrc(k, lam))
+    # than the sum, and importing `scipy.stats` costs a third of a second; imported at its first
+    # use (see series.scipy_special).
+    return float(scipy_special("pdtrc")(k, lam))
 
 
 def hashtags(mentions: Sequence[Mention]) -> list[str]:
