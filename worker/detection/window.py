@@ -6,14 +6,13 @@ Pure functions over plain data; nothing here decides whether to page.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -345,7 +344,7 @@ def hashtags(mentions: Sequence[Mention]) -> list[str]:
     return [t for t, c in tags.most_common(3) if c >= 3]
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _tags(text: str) -> tuple[str, ...]:
     """A text's distinct hashtags, lower case, in the order of the set they were collected in
     (the order `Counter.update` saw them in before this cache, which decides ties): a post stays
