@@ -42,7 +42,7 @@ from worker.detection.settings import (
 from worker.detection.silence import WATCH_KINDS
 from worker.detection.spread import NEWS_PLATFORMS
 from worker.detection.volume import volume_state, volume_values
-from worker.detection.window import Columns, Window, is_negative, voices
+from worker.detection.window import Columns, Window
 from worker.model import Bucket, Mention, Signal
 
 __all__ = [
@@ -98,7 +98,7 @@ def evaluate(
         notes.append(explain.spread_note(rising))
     if news := spread.news(rising):
         notes.append(explain.news_note(news))
-    who = voices(w.mentions, is_negative)
+    who = w.negative_voices
     if who.reach >= settings.high_reach_followers and who.authors >= 2:
         notes.append(explain.reach_note(who.authors, who.reach))
     negative_story = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from worker.detection import explain
 from worker.detection.severity import severity
-from worker.detection.window import Window, is_negative, tail, top, voices
+from worker.detection.window import Window, tail, top, voices
 from worker.model import Evidence, Signal
 
 
@@ -20,7 +20,7 @@ def detect(w: Window, volume_ratio: float) -> Signal | None:
     s = w.settings
     if not w.warmed_up:
         return None
-    who = voices(w.mentions, is_negative)
+    who = w.negative_voices
     weighed = who.weigh(w.negative)
     usual = w.baseline("negative")
     expected = max(usual.expected, s.min_expected / 2)

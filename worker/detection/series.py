@@ -42,8 +42,10 @@ surprise stays below `min_surprise`.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -87,10 +89,10 @@ class SeriesResult:
     alert: NDArray[np.int64]
 
 
-def _median(x: Array) -> float:
+def _median(x: Array | list[float]) -> float:
     """`np.median` of a short array without its dispatch (the same float: the middle value, or
     the two middle values' sum halved, as `np.mean` of two values computes it)."""
-    vals = sorted(x.tolist())
+    vals = sorted(x if isinstance(x, list) else x.tolist())
     m = len(vals) // 2
     return vals[m] if len(vals) % 2 else (vals[m - 1] + vals[m]) / 2
 
@@ -164,6 +166,8 @@ def expected_at(
     epoch0: float = 0.0,
 ) -> Array:
     """Expected count of the buckets `idx` from the buckets before each of them."""
+    if len(idx) == 1:  # the live case, one new bucket
+        return np.array([_expected_one(v, int(idx[0]), bucket_seconds, s, epoch0)])
     per_day = _per_day(bucket_seconds)
     lags = [d * per_day + j for d in range(1, s.season_days + 1) for j in (-1, 0, 1)]
     season = _lagged_median(v, lags, idx)
@@ -181,6 +185,49 @@ def expected_at(
     mu = np.where(np.isnan(season), recent, np.fmax(season, np.nan_to_num(trend, nan=0.0)))
     floor = min_expected(bucket_seconds, s)
     return np.fmax(np.nan_to_num(mu, nan=floor), floor)
+
+
+@functools.cache
+def _season_lags(per_day: int, season_days: int) -> NDArray[np.int64]:
+    """The positive lags of the seasonal median (`expected_at`'s), ascending."""
+    lags = [d * per_day + j for d in range(1, season_days + 1) for j in (-1, 0, 1)]
+    out = np.array(sorted(lag for lag in lags if lag > 0), dtype=np.int64)
+    out.flags.writeable = False  # shared by every call
+    return out
+
+
+def _expected_one(v: Array, i: int, bucket_seconds: int, s: SeriesSettings, epoch0: float) -> float:
+    """`expected_at(v, [i])[0]` in Python floats: the same medians of the same values (with
+    `_median`, as `expected_at` takes them for a few buckets), without its arrays per lag list.
+    The recent and trend lags are slices of `v`; the seasonal ones one gather."""
+    per_day = _per_day(bucket_seconds)
+    src = i - _season_lags(per_day, s.season_days)
+    src = src[src >= 0]
+    nan = math.nan
+    season = nan
+    if len(src):
+        vals = v[src].tolist()
+        season = _median(vals)
+        if s.weekly:
+            mine = bool(weekend(np.array([i]), bucket_seconds, epoch0)[0])
+            kinds = weekend(src, bucket_seconds, epoch0).tolist()
+            same = [x for x, k in zip(vals, kinds, strict=True) if k == mine]
+            if same:
+                season = _median(same)
+    if math.isnan(season):
+        recent_n = _window_buckets(s.recent_minutes, bucket_seconds)
+        recent = v[max(0, i - recent_n) : i].tolist()  # lags 1 … recent_n that exist
+        mu = _median(recent) if recent else nan
+    else:
+        trend_n = _window_buckets(s.trend_minutes, bucket_seconds)
+        step = max(1, trend_n // 48)
+        count = len(range(1, min(trend_n, i) + 1, step))  # lags 1, 1 + step, … that exist
+        trend = _median(v[i - 1 - (count - 1) * step : i : step].tolist()) if count else 0.0
+        mu = season if season >= trend else trend  # np.fmax of two numbers
+    floor = min_expected(bucket_seconds, s)
+    if math.isnan(mu):
+        return floor
+    return mu if mu >= floor else floor
 
 
 def min_expected(bucket_seconds: int, s: SeriesSettings = DEFAULT) -> float:
@@ -222,6 +269,17 @@ def _spread_at(
     return np.fmax(out, s.min_spread)  # too little history: the floor
 
 
+@functools.cache
+def scipy_special(name: str) -> Any:
+    """The `scipy.special` function `name`, imported at its first use: every `tocsin` command
+    loads this module through the config's detection settings, and importing scipy there doubled
+    a command's start-up time. Cached, as a `from … import` in the function costs a few
+    microseconds at every call (`importlib._handle_fromlist`)."""
+    import scipy.special
+
+    return getattr(scipy.special, name)
+
+
 def _log10_tail(total: Array, r: Array, p: Array) -> Array:
     """log10 P(X ≥ total) for X ~ NegativeBinomial(r, p) (scipy's parametrisation).
 
@@ -229,10 +287,7 @@ def _log10_tail(total: Array, r: Array, p: Array) -> Array:
     skips `nbinom.logsf`'s argument checks, which cost more than the sum for one bucket.
     Tails below ~1e-308 give −inf, which the caller caps at MAX_SURPRISE.
     """
-    # scipy is imported where it is used: every `tocsin` command loads this module through the
-    # config's detection settings, and importing scipy there doubled a command's start-up time.
-    from scipy.special import betainc
-
+    betainc = scipy_special("betainc")
     out = np.zeros(len(total))
     pos = total > 0  # P(X ≥ 0) = 1
     if pos.any():
@@ -259,7 +314,8 @@ def _surprise_at(
     if not len(idx):
         return best, which
     if len(idx) == 1:
-        return _surprise_one(v, mu, sigma, int(idx[0]), bucket_seconds, s)
+        one, w = _surprise_one(v, mu, float(sigma[0]), int(idx[0]), bucket_seconds, s)
+        return np.array([one]), np.array([w], dtype=np.int64)
     longest = max(_window_buckets(m, bucket_seconds) for m in s.windows_minutes)
     lo = max(0, int(idx[0]) - longest + 1)  # only the stretch the windows reach
     hi = int(idx[-1]) + 1
@@ -284,34 +340,60 @@ def _surprise_at(
     return best, which
 
 
+@functools.cache
+def _windows(bucket_seconds: int, windows_minutes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(_window_buckets(m, bucket_seconds) for m in windows_minutes)
+
+
 def _surprise_one(
-    v: Array, mu: Array, sigma: Array, i: int, bucket_seconds: int, s: SeriesSettings
-) -> tuple[Array, NDArray[np.int64]]:
-    """`_surprise_at` for the one bucket i (the live case): every window in one pass of each
-    array operation instead of one pass per window. The same operations on the same values,
-    element by element, so the same figures."""
-    ks = [_window_buckets(m, bucket_seconds) for m in s.windows_minutes]
-    longest = max(ks)
-    lo = max(0, i - longest + 1)
-    csum = np.concatenate(([0.0], np.cumsum(v[lo : i + 1])))
-    msum = np.concatenate(([0.0], np.cumsum(mu[lo : i + 1])))
+    v: Array, mu: Array, sigma: float, i: int, bucket_seconds: int, s: SeriesSettings
+) -> tuple[float, int]:
+    """`_surprise_at` for the one bucket i (the live case), in Python floats: the same
+    operations on the same values (the running sums added in the same order as `np.cumsum`,
+    the tail as `_log10_tail` takes it), so the same figures."""
+    ks = _windows(bucket_seconds, s.windows_minutes)
+    lo = max(0, i - max(ks) + 1)
+    csum, msum = _running_sum(v[lo : i + 1].tolist()), _running_sum(mu[lo : i + 1].tolist())
+    j = i + 1 - lo
     full = [w for w, k in enumerate(ks) if i >= k - 1]  # a window needs k buckets
-    sup = np.zeros(len(ks))
-    if full:
-        k = np.array([ks[w] for w in full], dtype=np.float64)
-        j = i - lo
-        back = np.array([j + 1 - ks[w] for w in full], dtype=np.int64)
-        total = csum[j + 1] - csum[back]
-        m = msum[j + 1] - msum[back]
-        r = np.fmax(k / sigma[:1] ** 2, 0.5)
-        got = np.fmin(-_log10_tail(total, r, r / (r + m)), MAX_SURPRISE)
-        if s.min_rise > 1.0:
-            got = np.where(total >= s.min_rise * m, got, 0.0)
-        sup[full] = got
+    total = [csum[j] - csum[j - ks[w]] for w in full]
+    m = [msum[j] - msum[j - ks[w]] for w in full]
+    r = [_fmax(ks[w] / (sigma * sigma), 0.5) for w in full]
+    log_tail = _log10_tail(
+        np.array(total),
+        np.array(r),
+        np.array([rw / (rw + mw) for rw, mw in zip(r, m, strict=True)]),
+    ).tolist()
+    sup = [0.0] * len(ks)
+    for w, t, mw, lt in zip(full, total, m, log_tail, strict=True):
+        got = -lt
+        got = MAX_SURPRISE if math.isnan(got) or got > MAX_SURPRISE else got  # np.fmin
+        if s.min_rise > 1.0 and not t >= s.min_rise * mw:
+            got = 0.0
+        sup[w] = got
     # The first most surprising window, as the loop over windows keeps it (0 when none is).
-    w = int(np.argmax(sup))
-    best = max(0.0, float(sup[w]))
-    return np.array([best]), np.array([w if best > 0 else 0], dtype=np.int64)
+    w = max(range(len(sup)), key=sup.__getitem__)
+    best = max(0.0, sup[w])
+    return best, w if best > 0 else 0
+
+
+def _running_sum(x: list[float]) -> list[float]:
+    """[0, x0, x0 + x1, …]: `np.cumsum` (which adds one element after the other) with a 0 first."""
+    out = [0.0]
+    if x:
+        acc = x[0]
+        out.append(acc)
+        for value in x[1:]:
+            acc += value
+            out.append(acc)
+    return out
+
+
+def _fmax(a: float, b: float) -> float:
+    """`np.fmax` of two floats: the larger, or the one that is not NaN."""
+    if math.isnan(a):
+        return b
+    return a if a >= b or math.isnan(b) else b
 
 
 @dataclass
@@ -361,7 +443,10 @@ def _fill(state: VolumeState, s: SeriesSettings) -> tuple[NDArray[np.int64], dic
         state.expected[todo_mu] = expected_at(v, todo_mu, state.bucket_seconds, s, state.epoch0)
     todo = np.flatnonzero(np.isnan(state.spread) | np.isnan(state.surprise))
     which: dict[int, int] = {}
-    if len(todo):
+    one = _fill_one(state, int(todo[0]), s, every) if len(todo) == 1 else None
+    if one is not None:
+        which = {int(todo[0]): one}
+    elif len(todo):
         need = todo[np.isnan(state.spread[todo])]
         # A bucket inside an hour block whose earlier bucket is known shares its spread.
         same = (need > 0) & ((need + state.phase) % every != 0)
@@ -381,7 +466,30 @@ def _fill(state: VolumeState, s: SeriesSettings) -> tuple[NDArray[np.int64], dic
         which = {int(todo[-1]): int(best[-1])}
         # Only for one bucket alone: `judge` works it out for [i] alone, so this is the same.
         state.which = (int(todo[0]), int(best[0])) if len(todo) == 1 else None
+    if not len(todo_mu) or np.array_equal(todo_mu, todo):
+        return todo, which  # flatnonzero's indices: ascending and distinct, as union1d's
+    if not len(todo):
+        return todo_mu, which
     return np.union1d(todo_mu, todo).astype(np.int64), which
+
+
+def _fill_one(state: VolumeState, i: int, s: SeriesSettings, every: int) -> int | None:
+    """The spread and surprise of the one bucket i (the live case) when its spread is known or
+    is its hour block's (an earlier bucket of the block is known), as `_fill` works them out for
+    [i]; return the index of its most surprising window. None, with nothing changed, when the
+    spread needs a refresh (`_fill` does it)."""
+    spread = float(state.spread[i])
+    if math.isnan(spread):
+        if i == 0 or (i + state.phase) % every == 0:
+            return None
+        spread = float(state.spread[i - 1])
+        if math.isnan(spread):
+            return None
+        state.spread[i] = spread
+    sup, w = _surprise_one(state.values, state.expected, spread, i, state.bucket_seconds, s)
+    state.surprise[i] = sup
+    state.which = (i, w)
+    return w
 
 
 def surprise(
@@ -427,11 +535,15 @@ def reference(sup: Array, per_day: int, s: SeriesSettings = DEFAULT) -> Array:
 
 def reference_at(sup: Array, i: int, per_day: int, s: SeriesSettings = DEFAULT) -> float:
     """`reference(sup)[i]` without computing it for every bucket."""
-    peaks = []
-    for j in range(max(1, s.memory_days)):
-        hi = i - j * per_day
-        lo = max(0, hi - per_day)
-        peaks.append(float(np.max(sup[lo:hi])) if hi > 0 and hi > lo else 0.0)
+    days = max(1, s.memory_days)
+    # Day j is sup[i - (j + 1) · per_day : i - j · per_day]; the whole days are one reshape,
+    # listed newest first, then the part of a day at the start, then nothing.
+    whole = min(days, i // per_day)
+    peaks = sup[i - whole * per_day : i].reshape(whole, per_day).max(axis=1)[::-1].tolist()
+    if whole < days:
+        hi = i - whole * per_day
+        peaks.append(float(np.max(sup[:hi])) if hi > 0 else 0.0)
+        peaks += [0.0] * (days - len(peaks))
     rank = min(max(1, s.memory_rank), len(peaks))
     return max(sorted(peaks, reverse=True)[rank - 1], s.min_surprise)
 

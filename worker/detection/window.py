@@ -12,10 +12,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property, lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
+from worker.detection.series import scipy_special
 from worker.detection.settings import DetectionSettings
 from worker.model import Bucket, Mention
 
@@ -160,7 +162,6 @@ class Window:
     usual_share: float
     copies: int
     storm: bool
-    hashtags: list[str]
     #: Enough history for "usual for this time of day" (`warmup_hours`).
     warmed_up: bool
     tz: str
@@ -205,11 +206,20 @@ class Window:
             usual_share=usual_negative_share(buckets, n, s, columns),
             copies=copies,
             storm=copies >= max(10, count // 3),
-            hashtags=hashtags(in_window),
             warmed_up=(len(buckets) - n) * s.bucket_seconds >= s.warmup_hours * 3600,
             tz=tz,
             columns=columns if columns is not None and len(columns) == len(buckets) else None,
         )
+
+    @cached_property
+    def hashtags(self) -> list[str]:
+        """The window's most used hashtags (worked out when an explanation quotes them)."""
+        return hashtags(self.mentions)
+
+    @cached_property
+    def negative_voices(self) -> Voices:
+        """`voices` of the window's negative posts (the negative surge and its note read it)."""
+        return voices(self.mentions, is_negative)
 
     def baseline(self, value: str) -> Baseline:
         """`baseline` of the topic's whole series for `value`."""
@@ -260,14 +270,17 @@ def baseline(
     row = _row(columns, buckets, value)
     period, label = (per_week, "week") if end - n >= 2 * per_week else (per_day, "day")
     sums: list[float] = []
-    k = 1
-    while end - n - k * period >= 0 and k <= 8:
+    days = min(8, (end - n) // period)  # the windows k = 1 … days periods back
+    if row is not None and days and n <= period:
+        # The same windows as rows of one reshape: row r is k = days − r (integer sums, exact).
+        block = row[end - n - days * period : end - n].reshape(days, period)[:, :n]
+        sums = [float(x) for x in block.sum(axis=1).tolist()[::-1]]
+    for k in range(len(sums) + 1, days + 1):
         a, b = end - n - k * period, end - k * period
         if row is not None:
             sums.append(float(int(row[a:b].sum())))
         else:
             sums.append(float(sum(_value(x, value) for x in buckets[a:b])))
-        k += 1
     if not sums:
         # Less than a day of history: the mean of every earlier window-sized slice.
         prior = buckets[: end - n]
@@ -319,18 +332,24 @@ def tail(observed: float, expected: float, spread: float) -> float:
     if k < 0:
         return 1.0  # P(X ≥ 0)
     # `scipy.stats.poisson.sf(k, lam)` is `pdtrc(k, lam)` after argument checks that cost more
-    # than the sum, and importing `scipy.stats` costs a third of a second; imported where it is
-    # used (see series._log10_tail).
-    from scipy.special import pdtrc
-
-    return float(pdtrc(k, lam))
+    # than the sum, and importing `scipy.stats` costs a third of a second; imported at its first
+    # use (see series.scipy_special).
+    return float(scipy_special("pdtrc")(k, lam))
 
 
 def hashtags(mentions: Sequence[Mention]) -> list[str]:
     tags: Counter[str] = Counter()
     for m in mentions:
-        tags.update({t.lower() for t in _HASHTAG.findall(m.text)})
+        tags.update(_tags(m.text))
     return [t for t, c in tags.most_common(3) if c >= 3]
+
+
+@lru_cache(maxsize=4096)
+def _tags(text: str) -> tuple[str, ...]:
+    """A text's distinct hashtags, lower case, in the order of the set they were collected in
+    (the order `Counter.update` saw them in before this cache, which decides ties): a post stays
+    in the window for several ticks."""
+    return tuple({t.lower() for t in _HASHTAG.findall(text)})
 
 
 def top(mentions: Sequence[Mention], negative_only: bool = False, k: int = 5) -> tuple[str, ...]:
