@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from worker.detection import series
@@ -81,8 +81,8 @@ def test_filling_bucket_by_bucket_equals_filling_at_once(
     case: tuple[np.ndarray, int, series.SeriesSettings, float, int],
 ) -> None:
     v, width, s, epoch0, phase = case
-    if width == 60:
-        return  # a floor of 0.6 a bucket: window sums from other first buckets (see above)
+    # Not at a floor of 0.6 a bucket: window sums from other first buckets (see above).
+    assume(width != 60)
     whole = series.VolumeState.fresh(v, width, phase, epoch0)
     series.fill(whole, s)
     start = len(v) // 2
