@@ -10,7 +10,9 @@ data version it last saw (`buckets.seq > version`, see `worker.storage.models.To
    column-level query and the stored volume state, as the reference functions do.
    Later calls: read the rows with `seq` above the version seen last time. V was read *before*
    that query, so every row written at V or earlier has been seen; a row newer than V may be read
-   twice, which is harmless (the same values are written again).
+   twice, which is harmless (the same values are written again). A batch of topics
+   (`worker.pipeline.evaluate_topics`) reads these rows, and the new recent mentions, for all
+   its topics with one statement each (`SeriesCache.prefetch`), in the same transaction.
 3. Move the window: drop buckets older than `HISTORY`, append the buckets completed since, and
    apply the changed rows (a row of a bucket not complete yet waits in `cells` until it is).
 4. The volume detector's state follows: new buckets are unknown, a recounted bucket makes its
