@@ -19,7 +19,7 @@ from alerts.service import observe
 from alerts.web import create_app
 from tests.alerts.authkit import PASSWORD, add_user, runtime_on
 from tests.alerts.scenario import T0, open_incident
-from tests.browser.test_pages import fits_the_screen, launched, served
+from tests.browser.test_pages import fits_the_screen, launched, screenshot, served
 from worker.ingest import ingest_page
 from worker.model import Evidence, Mention, Signal
 from worker.pipeline import store_signals
@@ -116,8 +116,7 @@ def signed_in(browser, base_url: str, name: str, device: dict):  # type: ignore[
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"dashboard-{name}.png"), full_page=True)
+    screenshot(page, SHOTS / f"dashboard-{name}.png")
 
 
 def test_acknowledged_elsewhere_the_open_page_updates_without_reloading(

@@ -21,6 +21,7 @@ from tests.browser.test_pages import (  # noqa: F401 - the runtime fixture
     fits_the_screen,
     launched,
     runtime,
+    screenshot,
     served,
 )
 from worker.runtime import Runtime
@@ -59,8 +60,7 @@ def check(browser, url: str, name: str, width: int) -> str:  # type: ignore[no-u
         assert box is not None and 0 < box["width"] <= width
     assert fits_the_screen(page), f"{name} scrolls sideways at {width}px"
     assert dialogs == [] and page.evaluate("document.querySelectorAll('script').length") == 0
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
+    screenshot(page, SHOTS / f"{name}-{width}.png")
     text = str(page.inner_text("body"))
     context.close()
     return text

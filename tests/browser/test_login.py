@@ -14,6 +14,7 @@ from tests.browser.test_pages import (  # noqa: F401 - fixtures
     fits_the_screen,
     page,
     runtime,
+    screenshot,
 )
 from worker.runtime import Runtime
 
@@ -24,14 +25,13 @@ PASSWORD = "a long phone password"
 def test_set_password_log_in_and_out_on_a_phone(runtime: Runtime, base_url: str, page) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     with runtime.sessions.begin() as s:
         link = create_user(s, "dana", Role.responder, T0)
-    SHOTS.mkdir(parents=True, exist_ok=True)
 
     page.goto(base_url + "/")
     assert page.url == f"{base_url}/login?next=%2F"  # an account exists: no local admin
 
     page.goto(base_url + link)
     assert "Account dana" in page.inner_text("body") and fits_the_screen(page)
-    page.screenshot(path=str(SHOTS / "set-password-390.png"), full_page=True)
+    screenshot(page, SHOTS / "set-password-390.png")
     page.fill("#password", PASSWORD)
     page.fill("#confirm", PASSWORD)
     page.click("button[type=submit]")
@@ -43,7 +43,7 @@ def test_set_password_log_in_and_out_on_a_phone(runtime: Runtime, base_url: str,
     page.click("button[type=submit]")
     assert "Wrong account name or password." in page.inner_text("body")
     assert fits_the_screen(page)
-    page.screenshot(path=str(SHOTS / "login-error-390.png"), full_page=True)
+    screenshot(page, SHOTS / "login-error-390.png")
 
     page.fill("#name", "dana")
     page.fill("#password", PASSWORD)

@@ -108,6 +108,23 @@ def page(tmp_path: Path):  # type: ignore[no-untyped-def]
         context.close()
 
 
+def screenshot(page: Any, path: Path) -> None:
+    """A full-page screenshot for a person to look at. Chromium now and then answers
+    "Unable to capture screenshot" to a full-page capture (its own intermittent failure, not the
+    page's); the capture is tried again, twice at most, and any other error is raised at once."""
+    from playwright.sync_api import Error
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):
+        try:
+            page.screenshot(path=str(path), full_page=True)
+            return
+        except Error as exc:
+            if "Unable to capture screenshot" not in str(exc) or attempt == 2:
+                raise
+            time.sleep(0.2)
+
+
 def fits_the_screen(pg) -> bool:  # type: ignore[no-untyped-def]
     return bool(pg.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
