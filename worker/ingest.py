@@ -356,19 +356,13 @@ def _bump(insert: Any) -> Any:
     ).returning(t.c.version, t.c.topic)
 
 
-def bump_version(session: Session, topic: str, latest: datetime | None = None) -> int:
-    """Increment the topic's data version (creating its row) and return the new version.
-
-    The UPSERT takes the row's lock until the transaction ends, so two ingests of one topic
-    commit their versions in order (see `TopicState`).
-    """
-    return bump_versions(session, {topic: latest})[topic]
-
-
 def bump_versions(session: Session, latest: Mapping[str, datetime | None]) -> dict[str, int]:
-    """`bump_version` for several topics (topic → its newest mention's time) in one statement:
-    topic → its new version. The rows go in name order, so two ingests of the same topics take
-    their row locks in the same order (no deadlock)."""
+    """Increment each topic's data version (creating its row) in one statement, given each
+    topic's newest mention's time: topic → its new version.
+
+    The UPSERT takes each row's lock until the transaction ends, so two ingests of one topic
+    commit their versions in order (see `TopicState`); the rows go in name order, so two ingests
+    of the same topics take their locks in the same order (no deadlock)."""
     if not latest:
         return {}
     stmt = _bump(session)
