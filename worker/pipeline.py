@@ -376,7 +376,7 @@ def evaluate_topics(
                 s = _settings(config, name, width)
             except ValueError:  # raised again by that topic's evaluation, in its turn
                 continue
-            longest = max(longest, *s.series_settings.windows_minutes, s.window_minutes)
+            longest = max(longest, s.longest_window_minutes)
         cache.prefetch(
             session, names, versions, width, bucket_start(now, width) - timedelta(minutes=longest)
         )
@@ -450,8 +450,7 @@ def _evaluate(
         return []
     window_end = buckets[-1].start + timedelta(seconds=bucket_seconds)
     marks.append({"t": topic, "v": version or 0, "through": window_end, "at": now})
-    longest = max((*settings.series_settings.windows_minutes, settings.window_minutes))
-    since = window_end - timedelta(minutes=longest)
+    since = window_end - timedelta(minutes=settings.longest_window_minutes)
     if cache is None:
         recent = recent_mentions(session, topic, since, window_end)
     else:
@@ -511,9 +510,8 @@ def due_topics(states: Iterable[Sequence[Any]], config: Config, now: datetime) -
         if _utc(through) >= end:
             continue  # no bucket completed since
         settings = config.topic(topic).detection_settings()
-        longest = max((*settings.series_settings.windows_minutes, settings.window_minutes))
         active = last_mention_at is not None and _utc(last_mention_at) >= end - timedelta(
-            minutes=longest
+            minutes=settings.longest_window_minutes
         )
         stale = evaluated_at is None or _utc(evaluated_at) <= now - timedelta(
             minutes=settings.window_minutes

@@ -90,6 +90,13 @@ class DetectionSettings:
     def all_crisis_terms(self) -> tuple[str, ...]:
         return self.crisis_terms + self.extra_crisis_terms
 
+    @property
+    def longest_window_minutes(self) -> int:
+        """The longest stretch any detector looks back over: the volume detector's windows and
+        the other detectors' window (what an evaluation reads recent mentions for, and how long
+        a topic stays worth evaluating after its last mention)."""
+        return max((*self.series_settings.windows_minutes, self.window_minutes))
+
     @cached_property
     def series_settings(self) -> series.SeriesSettings:
         """The volume detector's settings (everything else as measured on NAB); worked out once
