@@ -59,20 +59,36 @@ DUE = select(
 ).where(or_(_I.resolved_at.is_(None), _I.resolved_at >= bindparam("since")))
 
 
+def moved(
+    last_event: int | None,
+    last_other: int | None,
+    previous_event: int | None,
+    previous_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Whether an incident's timeline moved enough for a new packet version: it has a row
+    (`last_event`, the latest as of now) after the latest version's last one (`previous_event`,
+    None: no version yet), and either one of them is not a signals-only `updated` row
+    (`last_other`, the latest such row up to `last_event`: opened, paged, acknowledged, severity
+    raised, a note...) or the latest version is `SIGNALS_ONLY_EVERY` old (new signals alone
+    refresh the packet at most that often)."""
+    if last_event is None:
+        return False
+    if previous_event is None or previous_at is None:
+        return True
+    if previous_event >= last_event:
+        return False
+    other_rows = last_other is not None and last_other > previous_event
+    return other_rows or now - previous_at >= SIGNALS_ONLY_EVERY
+
+
 def due_incidents(rows: Iterable[Sequence[Any]], now: datetime) -> list[int]:
     """The incidents of `DUE`'s rows that `store_version` would keep a new version of now."""
-    due = []
-    for incident_id, last_event, last_other, previous_event, previous_at in rows:
-        if last_event is None:
-            continue
-        if previous_event is not None:
-            if previous_event >= last_event:
-                continue
-            other_rows = last_other is not None and last_other > previous_event
-            if not other_rows and now - previous_at < SIGNALS_ONLY_EVERY:
-                continue
-        due.append(int(incident_id))
-    return due
+    return [
+        int(incident_id)
+        for incident_id, last_event, last_other, previous_event, previous_at in rows
+        if moved(last_event, last_other, previous_event, previous_at, now)
+    ]
 
 
 def latest_version(session: Session, incident_id: int) -> PacketVersion | None:
@@ -122,21 +138,23 @@ def store_version(
         .order_by(PacketVersion.version.desc())
         .limit(1)
     ).first()
-    if previous is not None:
-        if previous.last_event_id >= last_event:
-            return None
-        # New signals alone (`updated` rows) refresh the packet at most every 30 minutes; any
-        # other row (opened, paged, acknowledged, severity raised, a note...) at once.
-        changed = session.scalar(
-            select(func.count()).where(
+    last_other = None
+    if previous is not None and previous.last_event_id < last_event:
+        last_other = session.scalar(
+            select(func.max(IncidentEvent.id)).where(
                 IncidentEvent.incident_id == incident_id,
-                IncidentEvent.id > previous.last_event_id,
                 IncidentEvent.id <= last_event,
                 IncidentEvent.kind != "updated",
             )
         )
-        if not changed and now - previous.generated_at < SIGNALS_ONLY_EVERY:
-            return None
+    if not moved(
+        last_event,
+        last_other,
+        previous.last_event_id if previous else None,
+        previous.generated_at if previous else None,
+        now,
+    ):
+        return None
     packet = build_packet(session, incident_id, now, config.timezone, config)
     row = PacketVersion(
         incident_id=incident_id,
