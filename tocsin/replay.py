@@ -111,7 +111,7 @@ def replay(
     from tqdm import tqdm
 
     from alerts.packets import build_packet, write_packet
-    from alerts.reports.build import replay_reports, write_report
+    from alerts.reports.build import replay_reports, write_replay_reports
 
     # 1. Read, reporting bad lines without stopping. A file in time order (the usual case) is
     # scanned once here and streamed again as the clock moves, so memory stays flat however
@@ -216,9 +216,7 @@ def replay(
                 )
             # The weekly summaries the beat would have sent, for every week the clock touched.
             reports = replay_reports(session, config, first, ticks[-1])
-            result.reports = [
-                write_report(r, out_dir / "reports", pdf=False, txt=False)["json"] for r in reports
-            ]
+            result.reports = write_replay_reports(reports, out_dir)
             result.last_report = reports[-1] if reports else None
     finally:
         engine.dispose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -264,11 +265,9 @@ def replay_reports(
     return reports
 
 
-def write_replay_reports(
-    session: Session, config: Config, first: datetime, last: datetime, out_dir: Path
-) -> list[Path]:
-    """`replay_reports` written as DIR/reports/weekly-YYYY-Www.json and .html."""
+def write_replay_reports(reports: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """`replay_reports` written as DIR/reports/weekly-YYYY-Www.json and .html; the JSON paths."""
     return [
         write_report(report, out_dir / "reports", pdf=False, txt=False)["json"]
-        for report in replay_reports(session, config, first, last)
+        for report in reports
     ]

@@ -21,6 +21,7 @@ from alerts.reports import (
     build_span,
     build_weekly,
     public_json,
+    replay_reports,
     send_weekly,
     write_replay_reports,
     write_report,
@@ -396,7 +397,7 @@ def test_replay_reports_cover_every_week_touched_and_mark_the_unfinished_one_par
     build_incident(sessions, cfg)
     first, last = T0 - timedelta(days=2), datetime(2026, 11, 11, 12, tzinfo=UTC)  # Wed of W46
     with sessions() as s:
-        written = write_replay_reports(s, cfg, first, last, tmp_path)
+        written = write_replay_reports(replay_reports(s, cfg, first, last), tmp_path)
     assert [p.name for p in written] == ["weekly-2026-W45.json", "weekly-2026-W46.json"]
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [
         "weekly-2026-W45.html",
