@@ -169,7 +169,7 @@ def expected_at(
     if len(idx) == 1:  # the live case, one new bucket
         return np.array([_expected_one(v, int(idx[0]), bucket_seconds, s, epoch0)])
     per_day = _per_day(bucket_seconds)
-    lags = [d * per_day + j for d in range(1, s.season_days + 1) for j in (-1, 0, 1)]
+    lags = _season_lags(per_day, s.season_days).tolist()
     season = _lagged_median(v, lags, idx)
     if s.weekly:
         same = _kind_median(v, lags, idx, bucket_seconds, epoch0)
@@ -189,7 +189,8 @@ def expected_at(
 
 @functools.cache
 def _season_lags(per_day: int, season_days: int) -> NDArray[np.int64]:
-    """The positive lags of the seasonal median (`expected_at`'s), ascending."""
+    """The positive lags of the seasonal median, ascending: the same time of day, give or take a
+    bucket, on each of the last `season_days` days."""
     lags = [d * per_day + j for d in range(1, season_days + 1) for j in (-1, 0, 1)]
     out = np.array(sorted(lag for lag in lags if lag > 0), dtype=np.int64)
     out.flags.writeable = False  # shared by every call
